@@ -1,0 +1,321 @@
+package docker
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/docker/docker/api/types/container"
+	"github.com/docker/docker/api/types/filters"
+	"github.com/docker/docker/api/types/network"
+	"github.com/docker/docker/api/types/versions"
+	"github.com/docker/docker/client"
+	"github.com/docker/docker/pkg/stdcopy"
+	"github.com/docker/go-connections/nat"
+
+	"github.com/statefulhq/terraform-provider-stateful/internal/reconcile"
+	"github.com/statefulhq/terraform-provider-stateful/internal/spec"
+)
+
+// readyPollInterval is how often readiness is checked: short, so ordered
+// rollouts add little beyond the replicas' own start time.
+const readyPollInterval = 50 * time.Millisecond
+
+// logTailLines is how much of a failed replica's log an error carries.
+const logTailLines = "20"
+
+// ListReplicas returns every container owned by the service on this host,
+// sorted by ordinal, in one list call.
+func (h *Host) ListReplicas(ctx context.Context, service string) ([]reconcile.Observed, error) {
+	cli, err := h.client(ctx)
+	if err != nil {
+		return nil, err
+	}
+	list, err := cli.ContainerList(ctx, container.ListOptions{
+		All:     true,
+		Filters: filters.NewArgs(filters.Arg("label", spec.LabelService+"="+service)),
+	})
+	if err != nil {
+		return nil, h.errorf("list containers of service %q: %w", service, err)
+	}
+	out := make([]reconcile.Observed, 0, len(list))
+	for _, c := range list {
+		ordinal, err := strconv.Atoi(c.Labels[spec.LabelOrdinal])
+		if err != nil {
+			continue // not one of ours in shape: never touch it
+		}
+		out = append(out, reconcile.Observed{
+			ID:          c.ID,
+			Name:        containerName(c.Names),
+			Host:        h.Name(),
+			Ordinal:     ordinal,
+			Fingerprint: c.Labels[spec.LabelFingerprint],
+			State:       string(c.State),
+			Health:      healthFromStatus(c.Status),
+			Address:     address(c.NetworkSettings, spec.NetworkName(service)),
+			Spec:        c.Labels[spec.LabelSpec],
+		})
+	}
+	sort.SliceStable(out, func(i, j int) bool {
+		if out[i].Ordinal != out[j].Ordinal {
+			return out[i].Ordinal < out[j].Ordinal
+		}
+		return out[i].ID < out[j].ID
+	})
+	return out, nil
+}
+
+// CreateContainer creates (but does not start) a replica's container.
+func (h *Host) CreateContainer(ctx context.Context, c spec.Container) (string, error) {
+	cli, err := h.client(ctx)
+	if err != nil {
+		return "", err
+	}
+	config, hostConfig, netConfig := containerConfig(c, cli.ClientVersion())
+	resp, err := cli.ContainerCreate(ctx, config, hostConfig, netConfig, nil, c.Name)
+	if err != nil {
+		return "", h.errorf("create container %s: %w", c.Name, err)
+	}
+	return resp.ID, nil
+}
+
+func containerConfig(c spec.Container, apiVersion string) (*container.Config, *container.HostConfig, *network.NetworkingConfig) {
+	stopTimeout := int((c.StopTimeout + time.Second - 1) / time.Second)
+	config := &container.Config{
+		Hostname:     c.Hostname,
+		Image:        c.Image,
+		Cmd:          c.Command,
+		Entrypoint:   c.Entrypoint,
+		Env:          c.Env,
+		Labels:       c.Labels,
+		User:         c.User,
+		StopSignal:   c.StopSignal,
+		StopTimeout:  &stopTimeout,
+		ExposedPorts: nat.PortSet{},
+	}
+	hostConfig := &container.HostConfig{
+		NetworkMode: container.NetworkMode(c.Network),
+		RestartPolicy: container.RestartPolicy{
+			Name:              container.RestartPolicyMode(c.Restart.Name),
+			MaximumRetryCount: c.Restart.MaxRetries,
+		},
+		PortBindings: nat.PortMap{},
+	}
+	for _, p := range c.Ports {
+		port := nat.Port(fmt.Sprintf("%d/%s", p.Internal, p.Protocol))
+		config.ExposedPorts[port] = struct{}{}
+		binding := nat.PortBinding{HostIP: p.HostIP}
+		if p.External > 0 {
+			binding.HostPort = strconv.Itoa(p.External)
+		}
+		hostConfig.PortBindings[port] = append(hostConfig.PortBindings[port], binding)
+	}
+	if c.Health != nil {
+		config.Healthcheck = &container.HealthConfig{
+			Test:        c.Health.Test,
+			Interval:    c.Health.Interval,
+			Timeout:     c.Health.Timeout,
+			StartPeriod: c.Health.StartPeriod,
+			Retries:     c.Health.Retries,
+		}
+	}
+	endpoint := &network.EndpointSettings{Aliases: c.Aliases}
+	if c.MAC != "" {
+		// The MAC moved from the container to the endpoint in API 1.44.
+		if versions.LessThan(apiVersion, "1.44") {
+			config.MacAddress = c.MAC //nolint:staticcheck // the only way on API < 1.44
+		} else {
+			endpoint.MacAddress = c.MAC
+		}
+	}
+	netConfig := &network.NetworkingConfig{EndpointsConfig: map[string]*network.EndpointSettings{c.Network: endpoint}}
+	return config, hostConfig, netConfig
+}
+
+// StartContainer starts a created or stopped container.
+func (h *Host) StartContainer(ctx context.Context, id string) error {
+	cli, err := h.client(ctx)
+	if err != nil {
+		return err
+	}
+	if err := cli.ContainerStart(ctx, id, container.StartOptions{}); err != nil {
+		return h.errorf("start container %s: %w", shortID(id), err)
+	}
+	return nil
+}
+
+// RemoveContainer stops a container within grace and removes it. Its
+// volumes are kept: data is never deleted implicitly. A container that is
+// already gone is not an error.
+func (h *Host) RemoveContainer(ctx context.Context, id string, grace time.Duration) error {
+	cli, err := h.client(ctx)
+	if err != nil {
+		return err
+	}
+	seconds := int((grace + time.Second - 1) / time.Second)
+	if err := cli.ContainerStop(ctx, id, container.StopOptions{Timeout: &seconds}); err != nil && !client.IsErrNotFound(err) {
+		return h.errorf("stop container %s: %w", shortID(id), err)
+	}
+	if err := cli.ContainerRemove(ctx, id, container.RemoveOptions{RemoveVolumes: false, Force: true}); err != nil && !client.IsErrNotFound(err) {
+		return h.errorf("remove container %s: %w", shortID(id), err)
+	}
+	return nil
+}
+
+// StopContainer stops a container within grace, keeping it.
+func (h *Host) StopContainer(ctx context.Context, id string, grace time.Duration) error {
+	cli, err := h.client(ctx)
+	if err != nil {
+		return err
+	}
+	seconds := int((grace + time.Second - 1) / time.Second)
+	if err := cli.ContainerStop(ctx, id, container.StopOptions{Timeout: &seconds}); err != nil {
+		return h.errorf("stop container %s: %w", shortID(id), err)
+	}
+	return nil
+}
+
+// InspectContainer returns the daemon's full view of a container.
+func (h *Host) InspectContainer(ctx context.Context, id string) (container.InspectResponse, error) {
+	cli, err := h.client(ctx)
+	if err != nil {
+		return container.InspectResponse{}, err
+	}
+	info, err := cli.ContainerInspect(ctx, id)
+	if err != nil {
+		return container.InspectResponse{}, h.errorf("inspect container %s: %w", shortID(id), err)
+	}
+	return info, nil
+}
+
+// WaitReady polls until the container runs and, when it has a health check,
+// is healthy. A container that exits, restarts or turns unhealthy fails at
+// once, with the tail of its log in the error.
+func (h *Host) WaitReady(ctx context.Context, id string) error {
+	ticker := time.NewTicker(readyPollInterval)
+	defer ticker.Stop()
+	for {
+		info, err := h.InspectContainer(ctx, id)
+		if err != nil {
+			return err
+		}
+		ready, failure := readiness(info)
+		if ready {
+			return nil
+		}
+		if failure != "" {
+			return h.errorf("container %s %s%s", strings.TrimPrefix(info.Name, "/"), failure, h.logTail(ctx, id))
+		}
+		select {
+		case <-ctx.Done():
+			return h.errorf("container %s not ready before the timeout (state %s%s)%s",
+				strings.TrimPrefix(info.Name, "/"), info.State.Status, healthSuffix(info.State), h.logTail(context.WithoutCancel(ctx), id))
+		case <-ticker.C:
+		}
+	}
+}
+
+// readiness decides from one inspect whether a container is ready, or has
+// failed and why.
+func readiness(info container.InspectResponse) (ready bool, failure string) {
+	s := info.State
+	switch {
+	case s == nil:
+		return false, ""
+	case s.Restarting || info.RestartCount > 0:
+		return false, fmt.Sprintf("crashed and is restarting (exit code %d, %d restarts)", s.ExitCode, info.RestartCount)
+	case !s.Running:
+		if s.Status == container.StateCreated {
+			return false, ""
+		}
+		return false, fmt.Sprintf("exited with code %d", s.ExitCode)
+	case s.Health == nil:
+		return true, ""
+	case s.Health.Status == container.Healthy:
+		return true, ""
+	case s.Health.Status == container.Unhealthy:
+		return false, "is unhealthy" + lastProbe(s.Health)
+	}
+	return false, ""
+}
+
+func lastProbe(health *container.Health) string {
+	if len(health.Log) == 0 {
+		return ""
+	}
+	last := health.Log[len(health.Log)-1]
+	return fmt.Sprintf(" (last check exit %d: %s)", last.ExitCode, strings.TrimSpace(last.Output))
+}
+
+func healthSuffix(s *container.State) string {
+	if s == nil || s.Health == nil {
+		return ""
+	}
+	return ", health " + string(s.Health.Status)
+}
+
+// logTail returns the last log lines of a container, formatted for an error.
+func (h *Host) logTail(ctx context.Context, id string) string {
+	cli, err := h.client(ctx)
+	if err != nil {
+		return ""
+	}
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	rc, err := cli.ContainerLogs(ctx, id, container.LogsOptions{ShowStdout: true, ShowStderr: true, Tail: logTailLines})
+	if err != nil {
+		return ""
+	}
+	defer func() { _ = rc.Close() }()
+	var out bytes.Buffer
+	if _, err := stdcopy.StdCopy(&out, &out, rc); err != nil && out.Len() == 0 {
+		return ""
+	}
+	text := strings.TrimSpace(out.String())
+	if text == "" {
+		return "; its log is empty"
+	}
+	return "; last log lines:\n" + text
+}
+
+func containerName(names []string) string {
+	if len(names) == 0 {
+		return ""
+	}
+	return strings.TrimPrefix(names[0], "/")
+}
+
+// healthFromStatus reads the health out of the list status text ("Up 3
+// seconds (healthy)"), since API 1.41 lists no health field.
+func healthFromStatus(status string) string {
+	switch {
+	case strings.HasSuffix(status, "(healthy)"):
+		return string(container.Healthy)
+	case strings.HasSuffix(status, "(unhealthy)"):
+		return string(container.Unhealthy)
+	case strings.HasSuffix(status, "(health: starting)"):
+		return string(container.Starting)
+	}
+	return ""
+}
+
+func address(settings *container.NetworkSettingsSummary, networkName string) string {
+	if settings == nil {
+		return ""
+	}
+	if ep, ok := settings.Networks[networkName]; ok && ep != nil {
+		return ep.IPAddress
+	}
+	return ""
+}
+
+func shortID(id string) string {
+	if len(id) > 12 {
+		return id[:12]
+	}
+	return id
+}

@@ -1,0 +1,161 @@
+// Package docker is the only package that talks to Docker daemons. It
+// connects to the configured hosts and offers the few operations the
+// provider needs, in the provider's own terms.
+package docker
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/docker/docker/client"
+)
+
+// DefaultHostName names the host used when the provider has no host blocks.
+const DefaultHostName = "default"
+
+// pingTimeout bounds how long a first contact may take before the host is
+// reported unreachable.
+const pingTimeout = 15 * time.Second
+
+// Config describes how to reach one Docker daemon.
+type Config struct {
+	Name string
+	// Endpoint is unix:// or tcp://; empty means the docker CLI environment
+	// (DOCKER_HOST, DOCKER_TLS_VERIFY, DOCKER_CERT_PATH, else the local socket).
+	Endpoint string
+	TLS      *TLSConfig
+}
+
+// TLSConfig holds PEM contents, so no local files are needed.
+type TLSConfig struct {
+	CAPEM              string
+	CertPEM            string
+	KeyPEM             string
+	InsecureSkipVerify bool
+}
+
+// Host is a lazily connected Docker daemon: nothing is dialled until a
+// resource needs the host, so plans that don't touch it never fail on it.
+type Host struct {
+	cfg  Config
+	once sync.Once
+	cli  *client.Client
+	err  error
+}
+
+// NewHost returns an unconnected host.
+func NewHost(cfg Config) *Host { return &Host{cfg: cfg} }
+
+// Name is the host's name in the provider configuration.
+func (h *Host) Name() string { return h.cfg.Name }
+
+// Endpoint is the configured endpoint, or a description of the environment
+// default.
+func (h *Host) Endpoint() string {
+	if h.cfg.Endpoint != "" {
+		return h.cfg.Endpoint
+	}
+	return "the docker CLI environment (DOCKER_HOST, else " + client.DefaultDockerHost + ")"
+}
+
+// client connects and negotiates the API version on first use.
+func (h *Host) client(ctx context.Context) (*client.Client, error) {
+	h.once.Do(func() {
+		h.cli, h.err = h.connect(ctx)
+	})
+	return h.cli, h.err
+}
+
+func (h *Host) connect(ctx context.Context) (*client.Client, error) {
+	opts, err := h.clientOptions()
+	if err != nil {
+		return nil, h.errorf("configure client: %w", err)
+	}
+	cli, err := client.NewClientWithOpts(opts...)
+	if err != nil {
+		return nil, h.errorf("configure client: %w", err)
+	}
+	pingCtx, cancel := context.WithTimeout(ctx, pingTimeout)
+	defer cancel()
+	if _, err := cli.Ping(pingCtx); err != nil {
+		_ = cli.Close()
+		return nil, h.errorf("cannot reach the Docker daemon: %w (%s)", err, likelyCause(err))
+	}
+	cli.NegotiateAPIVersion(ctx)
+	return cli, nil
+}
+
+func (h *Host) clientOptions() ([]client.Opt, error) {
+	opts := []client.Opt{client.WithAPIVersionNegotiation()}
+	if h.cfg.Endpoint == "" {
+		return append(opts, client.FromEnv), nil
+	}
+	transport := &http.Transport{}
+	scheme := "http"
+	if h.cfg.TLS != nil {
+		tlsConfig, err := h.cfg.TLS.build()
+		if err != nil {
+			return nil, err
+		}
+		transport.TLSClientConfig = tlsConfig
+		scheme = "https"
+	}
+	return append(opts,
+		client.WithHTTPClient(&http.Client{Transport: transport}),
+		client.WithHost(h.cfg.Endpoint),
+		client.WithScheme(scheme),
+	), nil
+}
+
+func (t *TLSConfig) build() (*tls.Config, error) {
+	cfg := &tls.Config{MinVersion: tls.VersionTLS12, InsecureSkipVerify: t.InsecureSkipVerify} //nolint:gosec // an explicit, documented user choice
+	if t.CAPEM != "" {
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM([]byte(t.CAPEM)) {
+			return nil, errors.New("tls.ca_pem holds no PEM certificate")
+		}
+		cfg.RootCAs = pool
+	}
+	if t.CertPEM != "" || t.KeyPEM != "" {
+		pair, err := tls.X509KeyPair([]byte(t.CertPEM), []byte(t.KeyPEM))
+		if err != nil {
+			return nil, fmt.Errorf("tls.cert_pem and tls.key_pem do not form a key pair: %w", err)
+		}
+		cfg.Certificates = []tls.Certificate{pair}
+	}
+	return cfg, nil
+}
+
+// ValidateTLS checks PEM material without dialling, for plan-time errors.
+func ValidateTLS(t *TLSConfig) error {
+	_, err := t.build()
+	return err
+}
+
+// errorf prefixes errors with the host's name and endpoint, so a user with
+// several hosts knows which one failed.
+func (h *Host) errorf(format string, args ...any) error {
+	return fmt.Errorf("docker host %q at %s: %w", h.cfg.Name, h.Endpoint(), fmt.Errorf(format, args...))
+}
+
+func likelyCause(err error) string {
+	msg := err.Error()
+	switch {
+	case strings.Contains(msg, "no such file or directory"), strings.Contains(msg, "connection refused"):
+		return "is the daemon running, and is the endpoint right?"
+	case strings.Contains(msg, "permission denied"):
+		return "the user running Terraform may not access the Docker socket"
+	case strings.Contains(msg, "certificate"), strings.Contains(msg, "tls:"):
+		return "TLS failed: check the CA, the client certificate and the server name"
+	case errors.Is(err, context.DeadlineExceeded):
+		return "no answer in time: a firewall or a wrong address?"
+	}
+	return "check the endpoint and that the daemon runs"
+}

@@ -1,0 +1,75 @@
+package docker
+
+import (
+	"context"
+
+	"github.com/docker/docker/api/types/network"
+	"github.com/docker/docker/client"
+
+	"github.com/statefulhq/terraform-provider-stateful/internal/spec"
+)
+
+// EnsureNetwork creates the service's bridge network, or adopts it when it
+// already carries the service's label. A same-named network that someone
+// else owns is an error, never silently shared.
+func (h *Host) EnsureNetwork(ctx context.Context, service string) error {
+	cli, err := h.client(ctx)
+	if err != nil {
+		return err
+	}
+	name := spec.NetworkName(service)
+	existing, err := cli.NetworkInspect(ctx, name, network.InspectOptions{})
+	switch {
+	case err == nil && existing.Labels[spec.LabelService] == service:
+		return nil
+	case err == nil:
+		return h.errorf("network %q exists but is not owned by service %q (label %s=%q): remove or rename it, or choose another service name",
+			name, service, spec.LabelService, existing.Labels[spec.LabelService])
+	case !client.IsErrNotFound(err):
+		return h.errorf("inspect network %q: %w", name, err)
+	}
+	_, err = cli.NetworkCreate(ctx, name, network.CreateOptions{
+		Driver: "bridge",
+		Labels: map[string]string{spec.LabelService: service},
+	})
+	if err != nil {
+		return h.errorf("create network %q: %w", name, err)
+	}
+	return nil
+}
+
+// RemoveNetwork removes the service's network if the service owns it.
+func (h *Host) RemoveNetwork(ctx context.Context, service string) error {
+	cli, err := h.client(ctx)
+	if err != nil {
+		return err
+	}
+	name := spec.NetworkName(service)
+	existing, err := cli.NetworkInspect(ctx, name, network.InspectOptions{})
+	if client.IsErrNotFound(err) || (err == nil && existing.Labels[spec.LabelService] != service) {
+		return nil
+	}
+	if err != nil {
+		return h.errorf("inspect network %q: %w", name, err)
+	}
+	if err := cli.NetworkRemove(ctx, existing.ID); err != nil && !client.IsErrNotFound(err) {
+		return h.errorf("remove network %q (are containers outside the service still attached?): %w", name, err)
+	}
+	return nil
+}
+
+// NetworkExists reports whether the service's network is on the host.
+func (h *Host) NetworkExists(ctx context.Context, service string) (bool, error) {
+	cli, err := h.client(ctx)
+	if err != nil {
+		return false, err
+	}
+	_, err = cli.NetworkInspect(ctx, spec.NetworkName(service), network.InspectOptions{})
+	if client.IsErrNotFound(err) {
+		return false, nil
+	}
+	if err != nil {
+		return false, h.errorf("inspect network %q: %w", spec.NetworkName(service), err)
+	}
+	return true, nil
+}

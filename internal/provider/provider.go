@@ -1,0 +1,109 @@
+// Package provider is the stateful provider: its configuration (the Docker
+// hosts it reaches) and the registry of its resources.
+package provider
+
+import (
+	"context"
+
+	"github.com/hashicorp/terraform-plugin-framework/datasource"
+	"github.com/hashicorp/terraform-plugin-framework/provider"
+	"github.com/hashicorp/terraform-plugin-framework/resource"
+	"github.com/hashicorp/terraform-plugin-framework/types"
+
+	"github.com/statefulhq/terraform-provider-stateful/internal/docker"
+	"github.com/statefulhq/terraform-provider-stateful/internal/resources"
+)
+
+var (
+	_ provider.Provider                   = &statefulProvider{}
+	_ provider.ProviderWithValidateConfig = &statefulProvider{}
+)
+
+// New returns a constructor for the provider at the given version.
+func New(version string) func() provider.Provider {
+	return func() provider.Provider {
+		return &statefulProvider{version: version}
+	}
+}
+
+type statefulProvider struct {
+	version string
+}
+
+func (p *statefulProvider) Metadata(_ context.Context, _ provider.MetadataRequest, resp *provider.MetadataResponse) {
+	resp.TypeName = "stateful"
+	resp.Version = p.version
+}
+
+func (p *statefulProvider) Schema(_ context.Context, _ provider.SchemaRequest, resp *provider.SchemaResponse) {
+	resp.Schema = providerSchema()
+}
+
+func (p *statefulProvider) ValidateConfig(ctx context.Context, req provider.ValidateConfigRequest, resp *provider.ValidateConfigResponse) {
+	var config providerModel
+	resp.Diagnostics.Append(req.Config.Get(ctx, &config)...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	resp.Diagnostics.Append(validateHosts(config.Hosts)...)
+}
+
+func (p *statefulProvider) Configure(ctx context.Context, req provider.ConfigureRequest, resp *provider.ConfigureResponse) {
+	var config providerModel
+	resp.Diagnostics.Append(req.Config.Get(ctx, &config)...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	hosts := docker.NewHosts(hostConfigs(config.Hosts))
+	resp.ResourceData = hosts
+	resp.DataSourceData = hosts
+}
+
+func (p *statefulProvider) Resources(_ context.Context) []func() resource.Resource {
+	return []func() resource.Resource{
+		resources.NewServiceResource,
+	}
+}
+
+func (p *statefulProvider) DataSources(_ context.Context) []func() datasource.DataSource {
+	return nil
+}
+
+// hostConfigs turns host blocks into Docker host configurations; no block
+// means one host named "default" configured like the docker CLI.
+func hostConfigs(hosts []hostModel) []docker.Config {
+	if len(hosts) == 0 {
+		return []docker.Config{{Name: docker.DefaultHostName}}
+	}
+	out := make([]docker.Config, 0, len(hosts))
+	for _, h := range hosts {
+		c := docker.Config{Name: h.Name.ValueString(), Endpoint: h.Endpoint.ValueString()}
+		if h.TLS != nil {
+			c.TLS = &docker.TLSConfig{
+				CAPEM:              h.TLS.CAPEM.ValueString(),
+				CertPEM:            h.TLS.CertPEM.ValueString(),
+				KeyPEM:             h.TLS.KeyPEM.ValueString(),
+				InsecureSkipVerify: h.TLS.InsecureSkipVerify.ValueBool(),
+			}
+		}
+		out = append(out, c)
+	}
+	return out
+}
+
+type providerModel struct {
+	Hosts []hostModel `tfsdk:"host"`
+}
+
+type hostModel struct {
+	Name     types.String `tfsdk:"name"`
+	Endpoint types.String `tfsdk:"endpoint"`
+	TLS      *tlsModel    `tfsdk:"tls"`
+}
+
+type tlsModel struct {
+	CAPEM              types.String `tfsdk:"ca_pem"`
+	CertPEM            types.String `tfsdk:"cert_pem"`
+	KeyPEM             types.String `tfsdk:"key_pem"`
+	InsecureSkipVerify types.Bool   `tfsdk:"insecure_skip_verify"`
+}

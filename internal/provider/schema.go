@@ -1,0 +1,59 @@
+package provider
+
+import (
+	"github.com/hashicorp/terraform-plugin-framework/provider/schema"
+)
+
+func providerSchema() schema.Schema {
+	return schema.Schema{
+		MarkdownDescription: "Runs stateful containerized workloads (databases, brokers, clustered stores) on plain Docker hosts, " +
+			"with stable replica identities, per-replica configuration and data that is never deleted implicitly.\n\n" +
+			"With no `host` block the provider uses one host named `default`, configured the way the docker CLI is: " +
+			"`DOCKER_HOST`, `DOCKER_TLS_VERIFY` and `DOCKER_CERT_PATH`, else the local socket.",
+		Blocks: map[string]schema.Block{
+			"host": schema.ListNestedBlock{
+				MarkdownDescription: "A Docker daemon the provider may run replicas on. Services run on the first host declared. " +
+					"Hosts are contacted only when a resource needs them; an unreachable daemon is an error naming the host and its endpoint.",
+				NestedObject: schema.NestedBlockObject{
+					Attributes: map[string]schema.Attribute{
+						"name": schema.StringAttribute{
+							MarkdownDescription: "A name for the host, unique in this provider; it appears in `instances[*].host`.",
+							Required:            true,
+						},
+						"endpoint": schema.StringAttribute{
+							MarkdownDescription: "How to reach the daemon: `unix:///path/to/docker.sock` or `tcp://address:port`.",
+							Required:            true,
+						},
+					},
+					Blocks: map[string]schema.Block{
+						"tls": schema.SingleNestedBlock{
+							MarkdownDescription: "TLS for a `tcp://` endpoint, given as PEM contents so that it works where there are no local files " +
+								"(Terraform Cloud: pass them as sensitive variables). The server certificate is verified unless `insecure_skip_verify` is set.",
+							Attributes: map[string]schema.Attribute{
+								"ca_pem": schema.StringAttribute{
+									MarkdownDescription: "PEM of the CA that signed the daemon's certificate. Omit it to use the system's trusted CAs.",
+									Optional:            true,
+									Sensitive:           true,
+								},
+								"cert_pem": schema.StringAttribute{
+									MarkdownDescription: "PEM of the client certificate; requires `key_pem`.",
+									Optional:            true,
+									Sensitive:           true,
+								},
+								"key_pem": schema.StringAttribute{
+									MarkdownDescription: "PEM of the client certificate's private key; requires `cert_pem`.",
+									Optional:            true,
+									Sensitive:           true,
+								},
+								"insecure_skip_verify": schema.BoolAttribute{
+									MarkdownDescription: "Skip verification of the daemon's certificate. Anyone on the path can then impersonate the daemon; use only for throw-away test hosts.",
+									Optional:            true,
+								},
+							},
+						},
+					},
+				},
+			},
+		},
+	}
+}

@@ -1,0 +1,85 @@
+package provider
+
+import (
+	"fmt"
+	"net/url"
+
+	"github.com/hashicorp/terraform-plugin-framework/diag"
+	"github.com/hashicorp/terraform-plugin-framework/path"
+
+	"github.com/statefulhq/terraform-provider-stateful/internal/docker"
+)
+
+// validateHosts checks host blocks at plan time: unique names, endpoints
+// the provider can dial, TLS material that is complete and parses.
+// Unknown values are skipped; they are checked once known.
+func validateHosts(hosts []hostModel) diag.Diagnostics {
+	var diags diag.Diagnostics
+	seen := map[string]int{}
+	for i, h := range hosts {
+		at := path.Root("host").AtListIndex(i)
+		if !h.Name.IsUnknown() && !h.Name.IsNull() {
+			name := h.Name.ValueString()
+			if name == "" {
+				diags.AddAttributeError(at.AtName("name"), "Empty host name", "Give every host block a name; replicas report it in instances[*].host.")
+			} else if first, dup := seen[name]; dup {
+				diags.AddAttributeError(at.AtName("name"), "Duplicate host name",
+					fmt.Sprintf("Host blocks %d and %d are both named %q; host names must be unique.", first, i, name))
+			}
+			seen[name] = i
+		}
+		scheme := ""
+		if !h.Endpoint.IsUnknown() && !h.Endpoint.IsNull() {
+			var err error
+			if scheme, err = endpointScheme(h.Endpoint.ValueString()); err != nil {
+				diags.AddAttributeError(at.AtName("endpoint"), "Invalid Docker endpoint", err.Error())
+			}
+		}
+		if h.TLS != nil {
+			diags.Append(validateTLS(at.AtName("tls"), scheme, h.TLS)...)
+		}
+	}
+	return diags
+}
+
+func endpointScheme(endpoint string) (string, error) {
+	u, err := url.Parse(endpoint)
+	if err != nil {
+		return "", fmt.Errorf("%q is not a URL: %v. Use unix:///var/run/docker.sock or tcp://host:2376", endpoint, err)
+	}
+	switch u.Scheme {
+	case "unix":
+		if u.Path == "" {
+			return "", fmt.Errorf("%q names no socket path; write it as unix:///var/run/docker.sock", endpoint)
+		}
+	case "tcp":
+		if u.Hostname() == "" || u.Port() == "" {
+			return "", fmt.Errorf("%q needs a host and a port, as tcp://10.0.0.2:2376", endpoint)
+		}
+	default:
+		return "", fmt.Errorf("%q: the scheme must be unix:// or tcp://", endpoint)
+	}
+	return u.Scheme, nil
+}
+
+func validateTLS(at path.Path, scheme string, t *tlsModel) diag.Diagnostics {
+	var diags diag.Diagnostics
+	if scheme == "unix" {
+		diags.AddAttributeError(at, "TLS on a unix socket", "A unix:// endpoint does not use TLS; remove the tls block or use a tcp:// endpoint.")
+	}
+	if t.CertPEM.IsUnknown() || t.KeyPEM.IsUnknown() || t.CAPEM.IsUnknown() {
+		return diags
+	}
+	if t.CertPEM.IsNull() != t.KeyPEM.IsNull() {
+		diags.AddAttributeError(at, "Incomplete TLS client certificate",
+			"cert_pem and key_pem go together: give both to authenticate with a client certificate, or neither.")
+		return diags
+	}
+	err := docker.ValidateTLS(&docker.TLSConfig{
+		CAPEM: t.CAPEM.ValueString(), CertPEM: t.CertPEM.ValueString(), KeyPEM: t.KeyPEM.ValueString(),
+	})
+	if err != nil {
+		diags.AddAttributeError(at, "Invalid TLS material", err.Error())
+	}
+	return diags
+}

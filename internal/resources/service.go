@@ -1,0 +1,280 @@
+// Package resources holds the provider's Terraform resources: schema, model
+// and CRUD glue only. Deciding lives in package reconcile, Docker I/O in
+// package docker.
+package resources
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/hashicorp/terraform-plugin-framework/path"
+	"github.com/hashicorp/terraform-plugin-framework/resource"
+	"github.com/hashicorp/terraform-plugin-framework/types"
+
+	"github.com/statefulhq/terraform-provider-stateful/internal/docker"
+	"github.com/statefulhq/terraform-provider-stateful/internal/reconcile"
+	"github.com/statefulhq/terraform-provider-stateful/internal/spec"
+)
+
+var (
+	_ resource.ResourceWithConfigure      = &serviceResource{}
+	_ resource.ResourceWithImportState    = &serviceResource{}
+	_ resource.ResourceWithModifyPlan     = &serviceResource{}
+	_ resource.ResourceWithValidateConfig = &serviceResource{}
+)
+
+// Default timeouts.
+const (
+	defaultCreateTimeout = 10 * time.Minute
+	defaultUpdateTimeout = 20 * time.Minute
+	defaultDeleteTimeout = 10 * time.Minute
+	// deleteParallelism bounds concurrent stops on destroy.
+	deleteParallelism = 8
+)
+
+// NewServiceResource is the stateful_service resource.
+func NewServiceResource() resource.Resource {
+	return &serviceResource{}
+}
+
+type serviceResource struct {
+	hosts *docker.Hosts
+}
+
+func (r *serviceResource) Metadata(_ context.Context, req resource.MetadataRequest, resp *resource.MetadataResponse) {
+	resp.TypeName = req.ProviderTypeName + "_service"
+}
+
+func (r *serviceResource) Schema(ctx context.Context, _ resource.SchemaRequest, resp *resource.SchemaResponse) {
+	resp.Schema = serviceSchema(ctx)
+}
+
+func (r *serviceResource) Configure(_ context.Context, req resource.ConfigureRequest, resp *resource.ConfigureResponse) {
+	if req.ProviderData == nil {
+		return
+	}
+	hosts, ok := req.ProviderData.(*docker.Hosts)
+	if !ok {
+		resp.Diagnostics.AddError("Unexpected provider data", fmt.Sprintf("expected *docker.Hosts, got %T; this is a bug in the provider", req.ProviderData))
+		return
+	}
+	r.hosts = hosts
+}
+
+func (r *serviceResource) ValidateConfig(ctx context.Context, req resource.ValidateConfigRequest, resp *resource.ValidateConfigResponse) {
+	var config serviceModel
+	resp.Diagnostics.Append(req.Config.Get(ctx, &config)...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	svc, known, diags := config.toSpec(ctx)
+	resp.Diagnostics.Append(diags...)
+	if !known || resp.Diagnostics.HasError() {
+		return
+	}
+	for _, err := range svc.WithDefaults().Validate() {
+		resp.Diagnostics.AddError("Invalid stateful_service configuration", err.Error())
+	}
+}
+
+func (r *serviceResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanRequest, resp *resource.ModifyPlanResponse) {
+	if req.Plan.Raw.IsNull() {
+		return // destroy
+	}
+	var plan serviceModel
+	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
+	svc, known, diags := plan.toSpec(ctx)
+	resp.Diagnostics.Append(diags...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	plan.ID = plan.Name
+	if !plan.Name.IsUnknown() {
+		plan.Network = types.StringValue(spec.NetworkName(plan.Name.ValueString()))
+	}
+	plan.Instances = types.ListUnknown(types.ObjectType{AttrTypes: instanceAttrTypes})
+	if known && r.hosts != nil {
+		resp.Diagnostics.Append(r.planInstances(ctx, req, svc, &plan)...)
+	}
+	resp.Diagnostics.Append(resp.Plan.Set(ctx, plan)...)
+}
+
+func (r *serviceResource) Create(ctx context.Context, req resource.CreateRequest, resp *resource.CreateResponse) {
+	var plan serviceModel
+	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	timeout, diags := plan.Timeouts.Create(ctx, defaultCreateTimeout)
+	resp.Diagnostics.Append(diags...)
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+
+	observed, err := r.rollout(ctx, plan)
+	if err != nil {
+		// No state: the next apply creates again and adopts what this one
+		// left, instead of replacing a tainted resource.
+		resp.Diagnostics.AddError("Could not create the service", err.Error())
+		return
+	}
+	resp.Diagnostics.Append(plan.settle(ctx, observed)...)
+	resp.Diagnostics.Append(resp.State.Set(ctx, plan)...)
+}
+
+func (r *serviceResource) Read(ctx context.Context, req resource.ReadRequest, resp *resource.ReadResponse) {
+	var state serviceModel
+	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	host := r.hosts.Default()
+	name := state.Name.ValueString()
+	observed, err := host.ListReplicas(ctx, name)
+	if err != nil {
+		resp.Diagnostics.AddError("Could not read the service", err.Error())
+		return
+	}
+	if len(observed) == 0 {
+		exists, err := host.NetworkExists(ctx, name)
+		if err != nil {
+			resp.Diagnostics.AddError("Could not read the service", err.Error())
+			return
+		}
+		if !exists {
+			resp.State.RemoveResource(ctx) // gone: the next plan creates it again
+			return
+		}
+	}
+	if state.Image.IsNull() { // import: rebuild the configuration from labels
+		resp.Diagnostics.Append(state.adopt(ctx, host, observed)...)
+		if resp.Diagnostics.HasError() {
+			return
+		}
+	}
+	state.ID = types.StringValue(name)
+	state.Network = types.StringValue(spec.NetworkName(name))
+	var diags = instancesInto(ctx, &state, observedInstances(observed))
+	resp.Diagnostics.Append(diags...)
+	resp.Diagnostics.Append(resp.State.Set(ctx, state)...)
+}
+
+func (r *serviceResource) Update(ctx context.Context, req resource.UpdateRequest, resp *resource.UpdateResponse) {
+	var plan serviceModel
+	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	timeout, diags := plan.Timeouts.Update(ctx, defaultUpdateTimeout)
+	resp.Diagnostics.Append(diags...)
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+
+	observed, err := r.rollout(ctx, plan)
+	if err != nil {
+		// Record each replica as it now is, so the next plan resumes.
+		resp.Diagnostics.AddError("Could not update the service", err.Error())
+		if observed != nil {
+			resp.Diagnostics.Append(instancesInto(ctx, &plan, observedInstances(observed))...)
+			resp.Diagnostics.Append(resp.State.Set(ctx, plan)...)
+		}
+		return
+	}
+	resp.Diagnostics.Append(plan.settle(ctx, observed)...)
+	resp.Diagnostics.Append(resp.State.Set(ctx, plan)...)
+}
+
+func (r *serviceResource) Delete(ctx context.Context, req resource.DeleteRequest, resp *resource.DeleteResponse) {
+	var state serviceModel
+	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	timeout, diags := state.Timeouts.Delete(ctx, defaultDeleteTimeout)
+	resp.Diagnostics.Append(diags...)
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+
+	if err := r.destroy(ctx, state); err != nil {
+		resp.Diagnostics.AddError("Could not destroy the service", err.Error())
+	}
+}
+
+func (r *serviceResource) ImportState(ctx context.Context, req resource.ImportStateRequest, resp *resource.ImportStateResponse) {
+	if err := spec.ValidateName(req.ID); err != nil {
+		resp.Diagnostics.AddError("Invalid import ID", "Import a service by its name: "+err.Error())
+		return
+	}
+	resource.ImportStatePassthroughID(ctx, path.Root("name"), req, resp)
+	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("id"), req.ID)...)
+}
+
+// rollout brings the host to the planned service and returns the replicas
+// as observed afterwards (also after a failure, when they could be listed).
+func (r *serviceResource) rollout(ctx context.Context, plan serviceModel) ([]reconcile.Observed, error) {
+	svc, _, diags := plan.toSpec(ctx)
+	if diags.HasError() {
+		return nil, fmt.Errorf("read configuration: %v", diags)
+	}
+	desired, err := svc.Render()
+	if err != nil {
+		return nil, err
+	}
+	grace, err := spec.ParseDuration("stop_grace_period", svc.StopGracePeriod)
+	if err != nil {
+		return nil, err
+	}
+	host := r.hosts.Default()
+	if err := host.EnsureNetwork(ctx, svc.Name); err != nil {
+		return nil, err
+	}
+	observed, err := host.ListReplicas(ctx, svc.Name)
+	if err != nil {
+		return nil, err
+	}
+	actions := reconcile.Plan(desired, observed)
+	if launches(actions) {
+		if err := host.EnsureImage(ctx, svc.Image, svc.PullPolicy); err != nil {
+			return observed, err
+		}
+	}
+	execErr := reconcile.Execute(ctx, docker.ServiceRuntime{Host: host, Grace: grace}, desired, actions)
+	// List even when the deadline passed, so state tells the truth.
+	final, err := host.ListReplicas(context.WithoutCancel(ctx), svc.Name)
+	if err != nil {
+		return nil, fmt.Errorf("%w; then: %w", execErr, err)
+	}
+	return final, execErr
+}
+
+// destroy stops and removes every replica in parallel, then the network.
+// Volumes are kept.
+func (r *serviceResource) destroy(ctx context.Context, state serviceModel) error {
+	host := r.hosts.Default()
+	name := state.Name.ValueString()
+	grace, err := spec.ParseDuration("stop_grace_period", state.StopGracePeriod.ValueString())
+	if err != nil {
+		grace = 10 * time.Second
+	}
+	observed, err := host.ListReplicas(ctx, name)
+	if err != nil {
+		return err
+	}
+	actions := make([]reconcile.Action, 0, len(observed))
+	for _, o := range observed {
+		actions = append(actions, reconcile.Action{Kind: reconcile.Remove, Ordinal: o.Ordinal, Name: o.Name, ContainerID: o.ID, Reason: "destroy"})
+	}
+	if err := reconcile.ExecuteParallel(ctx, docker.ServiceRuntime{Host: host, Grace: grace}, nil, actions, deleteParallelism); err != nil {
+		return err
+	}
+	return host.RemoveNetwork(ctx, name)
+}
+
+func launches(actions []reconcile.Action) bool {
+	for _, a := range actions {
+		if a.Kind == reconcile.Create || a.Kind == reconcile.Replace {
+			return true
+		}
+	}
+	return false
+}

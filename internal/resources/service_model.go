@@ -1,0 +1,326 @@
+package resources
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/hashicorp/terraform-plugin-framework-timeouts/resource/timeouts"
+	"github.com/hashicorp/terraform-plugin-framework/attr"
+	"github.com/hashicorp/terraform-plugin-framework/diag"
+	"github.com/hashicorp/terraform-plugin-framework/types"
+	"github.com/hashicorp/terraform-plugin-framework/types/basetypes"
+
+	"github.com/statefulhq/terraform-provider-stateful/internal/docker"
+
+	"github.com/statefulhq/terraform-provider-stateful/internal/reconcile"
+	"github.com/statefulhq/terraform-provider-stateful/internal/spec"
+)
+
+type serviceModel struct {
+	ID               types.String   `tfsdk:"id"`
+	Name             types.String   `tfsdk:"name"`
+	Image            types.String   `tfsdk:"image"`
+	Replicas         types.Int64    `tfsdk:"replicas"`
+	OrdinalStart     types.Int64    `tfsdk:"ordinal_start"`
+	Command          types.List     `tfsdk:"command"`
+	Entrypoint       types.List     `tfsdk:"entrypoint"`
+	Env              types.Map      `tfsdk:"env"`
+	Labels           types.Map      `tfsdk:"labels"`
+	User             types.String   `tfsdk:"user"`
+	Restart          types.String   `tfsdk:"restart"`
+	StopSignal       types.String   `tfsdk:"stop_signal"`
+	StopGracePeriod  types.String   `tfsdk:"stop_grace_period"`
+	PullPolicy       types.String   `tfsdk:"pull_policy"`
+	StableMACAddress types.Bool     `tfsdk:"stable_mac_address"`
+	Network          types.String   `tfsdk:"network"`
+	Instances        types.List     `tfsdk:"instances"`
+	Port             types.List     `tfsdk:"port"`
+	Health           types.Object   `tfsdk:"health"`
+	Timeouts         timeouts.Value `tfsdk:"timeouts"`
+}
+
+type portModel struct {
+	Internal types.Int64  `tfsdk:"internal"`
+	External types.Int64  `tfsdk:"external"`
+	Protocol types.String `tfsdk:"protocol"`
+	HostIP   types.String `tfsdk:"host_ip"`
+}
+
+type healthModel struct {
+	Test        types.List   `tfsdk:"test"`
+	Interval    types.String `tfsdk:"interval"`
+	Timeout     types.String `tfsdk:"timeout"`
+	StartPeriod types.String `tfsdk:"start_period"`
+	Retries     types.Int64  `tfsdk:"retries"`
+}
+
+type instanceModel struct {
+	Ordinal     types.Int64  `tfsdk:"ordinal"`
+	Name        types.String `tfsdk:"name"`
+	Host        types.String `tfsdk:"host"`
+	ContainerID types.String `tfsdk:"container_id"`
+	Address     types.String `tfsdk:"address"`
+	State       types.String `tfsdk:"state"`
+	Health      types.String `tfsdk:"health"`
+	Fingerprint types.String `tfsdk:"fingerprint"`
+}
+
+// toSpec reads the service definition out of the model. known is false
+// while any part of the definition is unknown (plan time, values from
+// resources not yet created).
+func (m serviceModel) toSpec(ctx context.Context) (svc spec.Service, known bool, diags diag.Diagnostics) {
+	if !allKnown(m.Name, m.Image, m.Replicas, m.OrdinalStart, m.Command, m.Entrypoint, m.Env, m.Labels, m.User,
+		m.Restart, m.StopSignal, m.StopGracePeriod, m.PullPolicy, m.StableMACAddress, m.Port, m.Health) {
+		return spec.Service{}, false, nil
+	}
+	svc = spec.Service{
+		Name:            m.Name.ValueString(),
+		Image:           m.Image.ValueString(),
+		Replicas:        int(m.Replicas.ValueInt64()),
+		OrdinalStart:    int(m.OrdinalStart.ValueInt64()),
+		User:            m.User.ValueString(),
+		Restart:         m.Restart.ValueString(),
+		StopSignal:      m.StopSignal.ValueString(),
+		StopGracePeriod: m.StopGracePeriod.ValueString(),
+		PullPolicy:      m.PullPolicy.ValueString(),
+		StableMAC:       m.StableMACAddress.ValueBool(),
+	}
+	diags.Append(m.Command.ElementsAs(ctx, &svc.Command, true)...)
+	diags.Append(m.Entrypoint.ElementsAs(ctx, &svc.Entrypoint, true)...)
+	diags.Append(m.Env.ElementsAs(ctx, &svc.Env, true)...)
+	diags.Append(m.Labels.ElementsAs(ctx, &svc.Labels, true)...)
+	var ports []portModel
+	diags.Append(m.Port.ElementsAs(ctx, &ports, true)...)
+	for _, p := range ports {
+		if !allKnown(p.Internal, p.External, p.Protocol, p.HostIP) {
+			return spec.Service{}, false, diags
+		}
+		svc.Ports = append(svc.Ports, spec.Port{
+			Internal: int(p.Internal.ValueInt64()), External: int(p.External.ValueInt64()),
+			Protocol: p.Protocol.ValueString(), HostIP: p.HostIP.ValueString(),
+		})
+	}
+	if !m.Health.IsNull() {
+		var h healthModel
+		diags.Append(m.Health.As(ctx, &h, objectAsOptions)...)
+		if !allKnown(h.Test, h.Interval, h.Timeout, h.StartPeriod, h.Retries) {
+			return spec.Service{}, false, diags
+		}
+		svc.Health = &spec.Health{
+			Interval: h.Interval.ValueString(), Timeout: h.Timeout.ValueString(),
+			StartPeriod: h.StartPeriod.ValueString(), Retries: int(h.Retries.ValueInt64()),
+		}
+		diags.Append(h.Test.ElementsAs(ctx, &svc.Health.Test, true)...)
+	}
+	return svc, !diags.HasError(), diags
+}
+
+// fromSpec fills the configuration attributes from a service definition
+// read back from a replica's label (import).
+func (m *serviceModel) fromSpec(ctx context.Context, svc spec.Service, replicas int) diag.Diagnostics {
+	var diags diag.Diagnostics
+	m.Name = types.StringValue(svc.Name)
+	m.Image = types.StringValue(svc.Image)
+	m.Replicas = types.Int64Value(int64(replicas))
+	m.OrdinalStart = types.Int64Value(int64(svc.OrdinalStart))
+	m.User = optionalString(svc.User)
+	m.Restart = types.StringValue(svc.Restart)
+	m.StopSignal = optionalString(svc.StopSignal)
+	m.StopGracePeriod = types.StringValue(svc.StopGracePeriod)
+	m.PullPolicy = types.StringValue(svc.PullPolicy)
+	m.StableMACAddress = types.BoolValue(svc.StableMAC)
+	m.Command = optionalList(ctx, svc.Command, &diags)
+	m.Entrypoint = optionalList(ctx, svc.Entrypoint, &diags)
+	m.Env = optionalMap(ctx, svc.Env, &diags)
+	m.Labels = optionalMap(ctx, svc.Labels, &diags)
+	ports := make([]portModel, 0, len(svc.Ports))
+	for _, p := range svc.Ports {
+		pm := portModel{Internal: types.Int64Value(int64(p.Internal)), External: types.Int64Null(),
+			Protocol: types.StringValue(p.Protocol), HostIP: optionalString(p.HostIP)}
+		if p.External > 0 {
+			pm.External = types.Int64Value(int64(p.External))
+		}
+		ports = append(ports, pm)
+	}
+	var d diag.Diagnostics
+	m.Port, d = types.ListValueFrom(ctx, types.ObjectType{AttrTypes: portAttrTypes}, ports)
+	diags.Append(d...)
+	m.Health = types.ObjectNull(healthAttrTypes)
+	if h := svc.Health; h != nil {
+		hm := healthModel{
+			Test: optionalList(ctx, h.Test, &diags), Interval: optionalString(h.Interval), Timeout: optionalString(h.Timeout),
+			StartPeriod: optionalString(h.StartPeriod), Retries: types.Int64Null(),
+		}
+		if h.Retries > 0 {
+			hm.Retries = types.Int64Value(int64(h.Retries))
+		}
+		m.Health, d = types.ObjectValueFrom(ctx, healthAttrTypes, hm)
+		diags.Append(d...)
+	}
+	return diags
+}
+
+// instancesValue builds the instances attribute.
+func instancesValue(ctx context.Context, instances []instanceModel) (types.List, diag.Diagnostics) {
+	return types.ListValueFrom(ctx, types.ObjectType{AttrTypes: instanceAttrTypes}, instances)
+}
+
+func (m serviceModel) instances(ctx context.Context) ([]instanceModel, diag.Diagnostics) {
+	var out []instanceModel
+	if m.Instances.IsNull() || m.Instances.IsUnknown() {
+		return nil, nil
+	}
+	diags := m.Instances.ElementsAs(ctx, &out, false)
+	return out, diags
+}
+
+func observedInstance(o reconcile.Observed) instanceModel {
+	return instanceModel{
+		Ordinal:     types.Int64Value(int64(o.Ordinal)),
+		Name:        types.StringValue(o.Name),
+		Host:        types.StringValue(o.Host),
+		ContainerID: types.StringValue(o.ID),
+		Address:     types.StringValue(o.Address),
+		State:       types.StringValue(o.State),
+		Health:      types.StringValue(o.Health),
+		Fingerprint: types.StringValue(o.Fingerprint),
+	}
+}
+
+func observedInstances(observed []reconcile.Observed) []instanceModel {
+	out := make([]instanceModel, 0, len(observed))
+	for _, o := range observed {
+		out = append(out, observedInstance(o))
+	}
+	return out
+}
+
+// asObserved turns recorded instances back into observations, so that plan
+// time decides with the same function apply uses.
+func (i instanceModel) asObserved() reconcile.Observed {
+	return reconcile.Observed{
+		ID:          i.ContainerID.ValueString(),
+		Name:        i.Name.ValueString(),
+		Host:        i.Host.ValueString(),
+		Ordinal:     int(i.Ordinal.ValueInt64()),
+		Fingerprint: i.Fingerprint.ValueString(),
+		State:       i.State.ValueString(),
+		Health:      i.Health.ValueString(),
+		Address:     i.Address.ValueString(),
+	}
+}
+
+var objectAsOptions = basetypes.ObjectAsOptions{}
+
+func allKnown(values ...attr.Value) bool {
+	for _, v := range values {
+		if v.IsUnknown() {
+			return false
+		}
+		if !fullyKnown(v) {
+			return false
+		}
+	}
+	return true
+}
+
+// fullyKnown looks inside collections for unknown elements.
+func fullyKnown(v attr.Value) bool {
+	switch c := v.(type) {
+	case types.List:
+		return elementsKnown(c.Elements())
+	case types.Map:
+		for _, e := range c.Elements() {
+			if !allKnown(e) {
+				return false
+			}
+		}
+	case types.Object:
+		for _, a := range c.Attributes() {
+			if !allKnown(a) {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+func elementsKnown(elems []attr.Value) bool {
+	for _, e := range elems {
+		if !allKnown(e) {
+			return false
+		}
+	}
+	return true
+}
+
+func optionalString(s string) types.String {
+	if s == "" {
+		return types.StringNull()
+	}
+	return types.StringValue(s)
+}
+
+func optionalList(ctx context.Context, values []string, diags *diag.Diagnostics) types.List {
+	if values == nil {
+		return types.ListNull(types.StringType)
+	}
+	l, d := types.ListValueFrom(ctx, types.StringType, values)
+	diags.Append(d...)
+	return l
+}
+
+func optionalMap(ctx context.Context, values map[string]string, diags *diag.Diagnostics) types.Map {
+	if len(values) == 0 {
+		return types.MapNull(types.StringType)
+	}
+	m, d := types.MapValueFrom(ctx, types.StringType, values)
+	diags.Append(d...)
+	return m
+}
+
+// settle records the applied instances: the plan's promises, completed with
+// what the daemon reported.
+func (m *serviceModel) settle(ctx context.Context, observed []reconcile.Observed) diag.Diagnostics {
+	m.ID = m.Name
+	m.Network = types.StringValue(spec.NetworkName(m.Name.ValueString()))
+	if m.Instances.IsUnknown() {
+		return instancesInto(ctx, m, observedInstances(observed))
+	}
+	planned, diags := m.instances(ctx)
+	diags.Append(instancesInto(ctx, m, appliedInstances(planned, observed))...)
+	return diags
+}
+
+func instancesInto(ctx context.Context, m *serviceModel, instances []instanceModel) diag.Diagnostics {
+	value, diags := instancesValue(ctx, instances)
+	m.Instances = value
+	return diags
+}
+
+// adopt rebuilds the configuration of an imported service from the
+// definition label of its lowest replica; replicas counts the distinct
+// ordinals found from ordinal_start on.
+func (m *serviceModel) adopt(ctx context.Context, host *docker.Host, observed []reconcile.Observed) diag.Diagnostics {
+	var diags diag.Diagnostics
+	name := m.Name.ValueString()
+	if len(observed) == 0 {
+		diags.AddError("Nothing to import",
+			fmt.Sprintf("Service %q has a network on host %q but no replicas, so its definition cannot be read back. Remove the network %q and create the service with Terraform.",
+				name, host.Name(), spec.NetworkName(name)))
+		return diags
+	}
+	svc, err := spec.ParseSpecLabel(observed[0].Spec)
+	if err != nil {
+		diags.AddError("Cannot import this container", fmt.Sprintf("Replica %s on host %q: %v", observed[0].Name, host.Name(), err))
+		return diags
+	}
+	ordinals := map[int]bool{}
+	for _, o := range observed {
+		if o.Ordinal >= svc.OrdinalStart {
+			ordinals[o.Ordinal] = true
+		}
+	}
+	diags.Append(m.fromSpec(ctx, svc, len(ordinals))...)
+	return diags
+}

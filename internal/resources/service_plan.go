@@ -1,0 +1,138 @@
+package resources
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/hashicorp/terraform-plugin-framework/diag"
+	"github.com/hashicorp/terraform-plugin-framework/path"
+	"github.com/hashicorp/terraform-plugin-framework/resource"
+	"github.com/hashicorp/terraform-plugin-framework/types"
+
+	"github.com/statefulhq/terraform-provider-stateful/internal/reconcile"
+	"github.com/statefulhq/terraform-provider-stateful/internal/spec"
+)
+
+// plannedInstances is what instances will be once apply has run actions:
+// untouched replicas keep their recorded entry exactly (so a plan with
+// nothing to do is empty), touched ones get their new identity and
+// fingerprint, with what only the daemon can tell left unknown.
+func plannedInstances(prior []instanceModel, desired []spec.Replica, actions []reconcile.Action, host types.String) []instanceModel {
+	acted := map[int]reconcile.Action{}
+	removed := map[string]bool{}
+	for _, a := range actions {
+		if a.Kind == reconcile.Remove {
+			removed[a.ContainerID] = true
+			continue
+		}
+		acted[a.Ordinal] = a
+	}
+	kept := map[int]instanceModel{}
+	for _, p := range prior {
+		if !removed[p.ContainerID.ValueString()] {
+			kept[int(p.Ordinal.ValueInt64())] = p
+		}
+	}
+	out := make([]instanceModel, 0, len(desired))
+	for _, r := range desired {
+		a, touched := acted[r.Ordinal]
+		if !touched {
+			out = append(out, kept[r.Ordinal])
+			continue
+		}
+		entry := instanceModel{
+			Ordinal:     types.Int64Value(int64(r.Ordinal)),
+			Name:        types.StringValue(r.Name),
+			Host:        host,
+			ContainerID: types.StringUnknown(),
+			Address:     types.StringUnknown(),
+			State:       types.StringValue(reconcile.StateRunning), // apply waits for it
+			Health:      types.StringUnknown(),
+			Fingerprint: types.StringValue(r.Fingerprint),
+		}
+		if a.Kind == reconcile.Start {
+			entry.ContainerID = types.StringValue(a.ContainerID)
+		}
+		out = append(out, entry)
+	}
+	return out
+}
+
+// appliedInstances fills what the plan left unknown from what apply
+// observed, and keeps every value the plan promised, so the result always
+// matches the plan; the next refresh records anything that moved since.
+func appliedInstances(planned []instanceModel, observed []reconcile.Observed) []instanceModel {
+	byOrdinal := map[int]reconcile.Observed{}
+	for _, o := range observed {
+		if prev, seen := byOrdinal[o.Ordinal]; !seen || better(o, prev) {
+			byOrdinal[o.Ordinal] = o
+		}
+	}
+	out := make([]instanceModel, 0, len(planned))
+	for _, p := range planned {
+		seen := observedInstance(byOrdinal[int(p.Ordinal.ValueInt64())])
+		out = append(out, instanceModel{
+			Ordinal:     p.Ordinal,
+			Name:        fill(p.Name, seen.Name),
+			Host:        fill(p.Host, seen.Host),
+			ContainerID: fill(p.ContainerID, seen.ContainerID),
+			Address:     fill(p.Address, seen.Address),
+			State:       fill(p.State, seen.State),
+			Health:      fill(p.Health, seen.Health),
+			Fingerprint: fill(p.Fingerprint, seen.Fingerprint),
+		})
+	}
+	return out
+}
+
+// better prefers a running container when an ordinal was seen twice.
+func better(a, b reconcile.Observed) bool {
+	return a.State == reconcile.StateRunning && b.State != reconcile.StateRunning
+}
+
+func fill(planned, seen types.String) types.String {
+	if planned.IsUnknown() {
+		return seen
+	}
+	return planned
+}
+
+// planInstances decides, from the refreshed state, what apply will do to
+// each replica and records it in the planned instances.
+func (r *serviceResource) planInstances(ctx context.Context, req resource.ModifyPlanRequest, svc spec.Service, plan *serviceModel) diag.Diagnostics {
+	var diags diag.Diagnostics
+	desired, err := svc.Render()
+	if err != nil {
+		diags.AddError("Invalid stateful_service configuration", err.Error())
+		return diags
+	}
+	var prior []instanceModel
+	if !req.State.Raw.IsNull() {
+		var state serviceModel
+		diags.Append(req.State.Get(ctx, &state)...)
+		recorded, d := state.instances(ctx)
+		diags.Append(d...)
+		prior = recorded
+	}
+	observed := make([]reconcile.Observed, 0, len(prior))
+	for _, p := range prior {
+		observed = append(observed, p.asObserved())
+	}
+	actions := reconcile.Plan(desired, observed)
+	host := r.hosts.Default()
+	if svc.PullPolicy == spec.PullNever && launches(actions) {
+		present, err := host.ImageExists(ctx, svc.Image)
+		switch {
+		case err != nil:
+			diags.AddError("Could not check the image", err.Error())
+		case !present:
+			diags.AddAttributeError(path.Root("image"), "Image not on the host",
+				fmt.Sprintf("Image %q is not on host %q and pull_policy is %q: build or load it there first, or set pull_policy = %q.",
+					svc.Image, host.Name(), spec.PullNever, spec.PullMissing))
+		}
+	}
+	instances, d := instancesValue(ctx, plannedInstances(prior, desired, actions, types.StringValue(host.Name())))
+	diags.Append(d...)
+	plan.Instances = instances
+	return diags
+}

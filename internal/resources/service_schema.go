@@ -1,0 +1,271 @@
+package resources
+
+import (
+	"context"
+	"fmt"
+	"net"
+
+	"github.com/hashicorp/terraform-plugin-framework-timeouts/resource/timeouts"
+	"github.com/hashicorp/terraform-plugin-framework-validators/int64validator"
+	"github.com/hashicorp/terraform-plugin-framework-validators/listvalidator"
+	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
+	"github.com/hashicorp/terraform-plugin-framework/attr"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema/booldefault"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema/int64default"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema/planmodifier"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema/stringdefault"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema/stringplanmodifier"
+	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
+	"github.com/hashicorp/terraform-plugin-framework/types"
+
+	"github.com/statefulhq/terraform-provider-stateful/internal/spec"
+	"github.com/statefulhq/terraform-provider-stateful/internal/validators"
+)
+
+func serviceSchema(ctx context.Context) schema.Schema {
+	return schema.Schema{
+		MarkdownDescription: "A stateful service: `replicas` containers with stable identities (`<name>-0`, `<name>-1`, ...) " +
+			"on a user-defined network of their own, on one Docker host.\n\n" +
+			"Changing the image, environment, command or any other container setting does not replace the resource: " +
+			"apply replaces the affected replicas one at a time, stopping the old one first, highest ordinal first, and waits " +
+			"for each new one to run (and be healthy, with a health check) before the next. Scaling up adds ordinals; scaling down " +
+			"removes the highest. Replicas stopped, removed or changed outside Terraform show up in the next plan, and apply repairs them.",
+		Attributes: serviceAttributes(),
+		Blocks: map[string]schema.Block{
+			"port":     portBlock(),
+			"health":   healthBlock(),
+			"timeouts": timeouts.Block(ctx, timeouts.Opts{Create: true, Update: true, Delete: true}),
+		},
+	}
+}
+
+func serviceAttributes() map[string]schema.Attribute {
+	return map[string]schema.Attribute{
+		"id": schema.StringAttribute{
+			MarkdownDescription: "The service name.",
+			Computed:            true,
+			PlanModifiers:       []planmodifier.String{stringplanmodifier.UseStateForUnknown()},
+		},
+		"name": schema.StringAttribute{
+			MarkdownDescription: "The service name. Replica `i` is named `<name>-<i>`: its container name, hostname and DNS alias " +
+				"on the service network. Lower-case letters, digits and `-`, at most 50 characters. Changing it replaces the service.",
+			Required:      true,
+			PlanModifiers: []planmodifier.String{stringplanmodifier.RequiresReplace()},
+			Validators:    []validator.String{validators.String("a valid service name", spec.ValidateName)},
+		},
+		"image": schema.StringAttribute{
+			MarkdownDescription: "The image every replica runs, as `repository:tag` or `repository@digest`.",
+			Required:            true,
+			Validators:          []validator.String{stringvalidator.LengthAtLeast(1)},
+		},
+		"replicas": schema.Int64Attribute{
+			MarkdownDescription: "How many replicas to run. `0` keeps the service (and its network) with no replicas. Defaults to `1`.",
+			Optional:            true,
+			Computed:            true,
+			Default:             int64default.StaticInt64(1),
+			Validators:          []validator.Int64{int64validator.Between(0, 1000)},
+		},
+		"ordinal_start": schema.Int64Attribute{
+			MarkdownDescription: "The ordinal of the first replica. Defaults to `0`. Changing it renames, and so replaces, every replica.",
+			Optional:            true,
+			Computed:            true,
+			Default:             int64default.StaticInt64(0),
+			Validators:          []validator.Int64{int64validator.Between(0, 100000)},
+		},
+		"command": schema.ListAttribute{
+			MarkdownDescription: "The command (arguments to the entrypoint). Defaults to the image's `CMD`.",
+			ElementType:         types.StringType,
+			Optional:            true,
+		},
+		"entrypoint": schema.ListAttribute{
+			MarkdownDescription: "The entrypoint. Defaults to the image's `ENTRYPOINT`.",
+			ElementType:         types.StringType,
+			Optional:            true,
+		},
+		"env": schema.MapAttribute{
+			MarkdownDescription: "Environment variables for every replica. Visible in `docker inspect`: never put secrets here.",
+			ElementType:         types.StringType,
+			Optional:            true,
+		},
+		"labels": schema.MapAttribute{
+			MarkdownDescription: "Extra container labels. Keys starting with `" + spec.LabelPrefix + "` are reserved for the provider.",
+			ElementType:         types.StringType,
+			Optional:            true,
+		},
+		"user": schema.StringAttribute{
+			MarkdownDescription: "The user (and optionally `:group`) the process runs as. Defaults to the image's `USER`.",
+			Optional:            true,
+		},
+		"restart": schema.StringAttribute{
+			MarkdownDescription: "Docker restart policy: `no`, `always`, `unless-stopped`, `on-failure` or `on-failure:N`. Defaults to `unless-stopped`.",
+			Optional:            true,
+			Computed:            true,
+			Default:             stringdefault.StaticString(spec.DefaultRestart),
+			Validators: []validator.String{validators.String("a Docker restart policy", func(v string) error {
+				_, err := spec.ParseRestart(v)
+				return err
+			})},
+		},
+		"stop_signal": schema.StringAttribute{
+			MarkdownDescription: "The signal that asks a replica to stop, such as `SIGINT`. Defaults to the image's `STOPSIGNAL`, else `SIGTERM`.",
+			Optional:            true,
+			Validators:          []validator.String{stringvalidator.LengthAtLeast(1)},
+		},
+		"stop_grace_period": schema.StringAttribute{
+			MarkdownDescription: "How long a replica may take to stop after the stop signal before it is killed, as a duration (`30s`, `2m`). " +
+				"Used on replacement, scale-down and destroy, and by the daemon itself. Defaults to `10s`.",
+			Optional:   true,
+			Computed:   true,
+			Default:    stringdefault.StaticString(spec.DefaultStopGracePeriod),
+			Validators: []validator.String{duration("stop_grace_period")},
+		},
+		"pull_policy": schema.StringAttribute{
+			MarkdownDescription: "When to pull the image: `missing` (only when it is not on the host; default), `always` (before every rollout), " +
+				"or `never` (it must already be on the host; checked at plan time).",
+			Optional:   true,
+			Computed:   true,
+			Default:    stringdefault.StaticString(spec.PullMissing),
+			Validators: []validator.String{stringvalidator.OneOf(spec.PullMissing, spec.PullAlways, spec.PullNever)},
+		},
+		"stable_mac_address": schema.BoolAttribute{
+			MarkdownDescription: "Give each replica a MAC address derived from the service name and its ordinal, kept across replacements, " +
+				"for software that identifies itself by MAC (licence servers, some clustered stores). Defaults to `false`.",
+			Optional: true,
+			Computed: true,
+			Default:  booldefault.StaticBool(false),
+		},
+		"network": schema.StringAttribute{
+			MarkdownDescription: "The user-defined bridge network the provider creates for the service (`stateful-<name>`). " +
+				"Other containers attached to it reach replica `i` as `<name>-<i>`, and all replicas as `<name>`.",
+			Computed:      true,
+			PlanModifiers: []planmodifier.String{stringplanmodifier.UseStateForUnknown()},
+		},
+		"instances": schema.ListNestedAttribute{
+			MarkdownDescription: "The replicas as they are on the host, one entry per container, in ordinal order. " +
+				"In a plan, entries of replicas that apply will create, start or replace show what is not yet known as `(known after apply)`.",
+			Computed: true,
+			NestedObject: schema.NestedAttributeObject{
+				Attributes: map[string]schema.Attribute{
+					"ordinal":      schema.Int64Attribute{Computed: true, MarkdownDescription: "The replica's ordinal."},
+					"name":         schema.StringAttribute{Computed: true, MarkdownDescription: "Container name, hostname and DNS alias."},
+					"host":         schema.StringAttribute{Computed: true, MarkdownDescription: "The provider host the replica runs on."},
+					"container_id": schema.StringAttribute{Computed: true, MarkdownDescription: "The Docker container ID."},
+					"address":      schema.StringAttribute{Computed: true, MarkdownDescription: "The replica's IP address on the service network."},
+					"state":        schema.StringAttribute{Computed: true, MarkdownDescription: "The Docker container state (`running`, `exited`, ...)."},
+					"health":       schema.StringAttribute{Computed: true, MarkdownDescription: "`healthy`, `unhealthy`, `starting`, or empty without a health check."},
+					"fingerprint":  schema.StringAttribute{Computed: true, MarkdownDescription: "A digest of the replica's container configuration; it changes when apply must replace the replica."},
+				},
+			},
+		},
+	}
+}
+
+func portBlock() schema.ListNestedBlock {
+	portNumber := []validator.Int64{int64validator.Between(1, 65535)}
+	return schema.ListNestedBlock{
+		MarkdownDescription: "Publishes a container port on the host. Each replica gets its own host port: replica `k` " +
+			"(counting from `ordinal_start`) publishes `external + k`, so `db-0` is on `external`, `db-1` on `external + 1`, and so on.",
+		NestedObject: schema.NestedBlockObject{
+			Attributes: map[string]schema.Attribute{
+				"internal": schema.Int64Attribute{
+					MarkdownDescription: "The port inside the container.",
+					Required:            true,
+					Validators:          portNumber,
+				},
+				"external": schema.Int64Attribute{
+					MarkdownDescription: "The host port of the first replica. Omit it to let Docker choose a free port for each replica (it may change when a replica is replaced).",
+					Optional:            true,
+					Validators:          portNumber,
+				},
+				"protocol": schema.StringAttribute{
+					MarkdownDescription: "`tcp` (default), `udp` or `sctp`.",
+					Optional:            true,
+					Computed:            true,
+					Default:             stringdefault.StaticString(spec.DefaultProtocol),
+					Validators:          []validator.String{stringvalidator.OneOf("tcp", "udp", "sctp")},
+				},
+				"host_ip": schema.StringAttribute{
+					MarkdownDescription: "The host address to bind, such as `127.0.0.1`. Defaults to all addresses.",
+					Optional:            true,
+					Validators:          []validator.String{validators.String("an IP address", validIP)},
+				},
+			},
+		},
+	}
+}
+
+func healthBlock() schema.SingleNestedBlock {
+	return schema.SingleNestedBlock{
+		MarkdownDescription: "A Docker health check. With one, apply waits for each new replica to be healthy before it moves on, " +
+			"and an unhealthy replica fails the apply with its last check output and log lines.",
+		Attributes: map[string]schema.Attribute{
+			"test": schema.ListAttribute{
+				MarkdownDescription: "The check, as Docker takes it: `[\"CMD\", \"pg_isready\"]`, `[\"CMD-SHELL\", \"curl -f http://localhost/\"]` or `[\"NONE\"]`.",
+				ElementType:         types.StringType,
+				Optional:            true,
+				Validators: []validator.List{
+					listvalidator.SizeAtLeast(1),
+					listvalidator.ValueStringsAre(stringvalidator.LengthAtLeast(1)),
+				},
+			},
+			"interval":     durationAttribute("Time between checks, such as `2s`. Docker's default is `30s`."),
+			"timeout":      durationAttribute("How long one check may take. Docker's default is `30s`."),
+			"start_period": durationAttribute("Grace period after start during which failures do not count. Docker's default is `0s`."),
+			"retries": schema.Int64Attribute{
+				MarkdownDescription: "Consecutive failures before the replica is unhealthy. Docker's default is `3`.",
+				Optional:            true,
+				Validators:          []validator.Int64{int64validator.AtLeast(0)},
+			},
+		},
+	}
+}
+
+func durationAttribute(description string) schema.StringAttribute {
+	return schema.StringAttribute{
+		MarkdownDescription: description,
+		Optional:            true,
+		Validators:          []validator.String{duration("duration")},
+	}
+}
+
+func duration(attribute string) validator.String {
+	return validators.String("a duration such as 10s", func(v string) error {
+		_, err := spec.ParseDuration(attribute, v)
+		return err
+	})
+}
+
+// instanceAttrTypes is the object type of one instances entry.
+var instanceAttrTypes = map[string]attr.Type{
+	"ordinal":      types.Int64Type,
+	"name":         types.StringType,
+	"host":         types.StringType,
+	"container_id": types.StringType,
+	"address":      types.StringType,
+	"state":        types.StringType,
+	"health":       types.StringType,
+	"fingerprint":  types.StringType,
+}
+
+var portAttrTypes = map[string]attr.Type{
+	"internal": types.Int64Type,
+	"external": types.Int64Type,
+	"protocol": types.StringType,
+	"host_ip":  types.StringType,
+}
+
+var healthAttrTypes = map[string]attr.Type{
+	"test":         types.ListType{ElemType: types.StringType},
+	"interval":     types.StringType,
+	"timeout":      types.StringType,
+	"start_period": types.StringType,
+	"retries":      types.Int64Type,
+}
+
+func validIP(v string) error {
+	if net.ParseIP(v) == nil {
+		return fmt.Errorf("%q is not an IP address", v)
+	}
+	return nil
+}

@@ -1,0 +1,328 @@
+// Package spec turns a service definition into the desired state of every
+// replica: names, rendered container configuration and fingerprints. It is
+// pure: no I/O, no clocks, no randomness, so plan and apply agree by
+// construction.
+package spec
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"sort"
+	"strconv"
+	"time"
+)
+
+// Labels the provider puts on every object it owns. Read finds replicas by
+// LabelService alone, so these are the provider's memory on the host.
+const (
+	LabelPrefix      = "statefulhq."
+	LabelService     = LabelPrefix + "service"
+	LabelOrdinal     = LabelPrefix + "ordinal"
+	LabelFingerprint = LabelPrefix + "fingerprint"
+	// LabelSpec holds the service definition (never secrets) so that import
+	// can rebuild the configuration from one list call.
+	LabelSpec = LabelPrefix + "spec"
+)
+
+// Defaults of optional settings, shared by the schema and validation.
+const (
+	DefaultRestart         = "unless-stopped"
+	DefaultStopGracePeriod = "10s"
+	DefaultProtocol        = "tcp"
+)
+
+// Pull policies.
+const (
+	PullMissing = "missing"
+	PullAlways  = "always"
+	PullNever   = "never"
+)
+
+// Service is the user's definition of a stateful service, as configured.
+// Durations stay strings as written so that import round-trips them.
+type Service struct {
+	Name            string            `json:"name"`
+	Image           string            `json:"image"`
+	Replicas        int               `json:"-"`
+	OrdinalStart    int               `json:"ordinal_start"`
+	Command         []string          `json:"command,omitempty"`
+	Entrypoint      []string          `json:"entrypoint,omitempty"`
+	Env             map[string]string `json:"env,omitempty"`
+	Labels          map[string]string `json:"labels,omitempty"`
+	User            string            `json:"user,omitempty"`
+	Ports           []Port            `json:"ports,omitempty"`
+	Restart         string            `json:"restart"`
+	StopSignal      string            `json:"stop_signal,omitempty"`
+	StopGracePeriod string            `json:"stop_grace_period"`
+	PullPolicy      string            `json:"pull_policy"`
+	StableMAC       bool              `json:"stable_mac_address,omitempty"`
+	Health          *Health           `json:"health,omitempty"`
+}
+
+// Port publishes a container port on the host. External is the host port of
+// the first replica; replica k (counting from ordinal_start) gets External+k,
+// so every replica keeps a stable, distinct address. Zero lets Docker choose.
+type Port struct {
+	Internal int    `json:"internal"`
+	External int    `json:"external,omitempty"`
+	Protocol string `json:"protocol"`
+	HostIP   string `json:"host_ip,omitempty"`
+}
+
+// Health is a Docker health check.
+type Health struct {
+	Test        []string `json:"test"`
+	Interval    string   `json:"interval,omitempty"`
+	Timeout     string   `json:"timeout,omitempty"`
+	StartPeriod string   `json:"start_period,omitempty"`
+	Retries     int      `json:"retries,omitempty"`
+}
+
+// Replica is the desired state of one member of the service.
+type Replica struct {
+	Ordinal     int
+	Name        string
+	Container   Container
+	Fingerprint string
+}
+
+// Container is everything the Docker layer needs to create one replica.
+type Container struct {
+	Name        string            `json:"name"`
+	Hostname    string            `json:"hostname"`
+	Image       string            `json:"image"`
+	Command     []string          `json:"command,omitempty"`
+	Entrypoint  []string          `json:"entrypoint,omitempty"`
+	Env         []string          `json:"env,omitempty"`
+	Labels      map[string]string `json:"labels"`
+	User        string            `json:"user,omitempty"`
+	Ports       []Port            `json:"ports,omitempty"`
+	Restart     RestartPolicy     `json:"restart"`
+	StopSignal  string            `json:"stop_signal,omitempty"`
+	StopTimeout time.Duration     `json:"stop_timeout"`
+	Health      *HealthCheck      `json:"health,omitempty"`
+	MAC         string            `json:"mac,omitempty"`
+	Network     string            `json:"network"`
+	Aliases     []string          `json:"aliases"`
+}
+
+// RestartPolicy is Docker's restart policy.
+type RestartPolicy struct {
+	Name       string `json:"name"`
+	MaxRetries int    `json:"max_retries,omitempty"`
+}
+
+// HealthCheck is a parsed Health.
+type HealthCheck struct {
+	Test        []string      `json:"test"`
+	Interval    time.Duration `json:"interval,omitempty"`
+	Timeout     time.Duration `json:"timeout,omitempty"`
+	StartPeriod time.Duration `json:"start_period,omitempty"`
+	Retries     int           `json:"retries,omitempty"`
+}
+
+// WithDefaults fills unset optional settings, for validating a
+// configuration before the schema's defaults are applied.
+func (s Service) WithDefaults() Service {
+	if s.Restart == "" {
+		s.Restart = DefaultRestart
+	}
+	if s.StopGracePeriod == "" {
+		s.StopGracePeriod = DefaultStopGracePeriod
+	}
+	if s.PullPolicy == "" {
+		s.PullPolicy = PullMissing
+	}
+	ports := make([]Port, len(s.Ports))
+	for i, p := range s.Ports {
+		if p.Protocol == "" {
+			p.Protocol = DefaultProtocol
+		}
+		ports[i] = p
+	}
+	s.Ports = ports
+	return s
+}
+
+// NetworkName is the user-defined network the provider creates for a service;
+// replicas resolve each other by name on it.
+func NetworkName(service string) string { return "stateful-" + service }
+
+// ReplicaName is the stable identity of ordinal i: container name, hostname
+// and DNS alias.
+func ReplicaName(service string, ordinal int) string {
+	return service + "-" + strconv.Itoa(ordinal)
+}
+
+// Ordinals lists the desired ordinals in ascending order.
+func (s Service) Ordinals() []int {
+	out := make([]int, s.Replicas)
+	for i := range out {
+		out[i] = s.OrdinalStart + i
+	}
+	return out
+}
+
+// Render computes the desired replicas. The service must have passed Validate.
+func (s Service) Render() ([]Replica, error) {
+	label, err := s.specLabel()
+	if err != nil {
+		return nil, err
+	}
+	base, err := s.containerBase(label)
+	if err != nil {
+		return nil, err
+	}
+	replicas := make([]Replica, 0, s.Replicas)
+	for _, ordinal := range s.Ordinals() {
+		c := base.forReplica(s, ordinal)
+		fp, err := Fingerprint(c)
+		if err != nil {
+			return nil, err
+		}
+		c.Labels[LabelFingerprint] = fp
+		replicas = append(replicas, Replica{Ordinal: ordinal, Name: c.Name, Container: c, Fingerprint: fp})
+	}
+	return replicas, nil
+}
+
+// containerBase renders what all replicas share.
+func (s Service) containerBase(specLabel string) (Container, error) {
+	restart, err := ParseRestart(s.Restart)
+	if err != nil {
+		return Container{}, err
+	}
+	grace, err := ParseDuration("stop_grace_period", s.StopGracePeriod)
+	if err != nil {
+		return Container{}, err
+	}
+	health, err := s.Health.parse()
+	if err != nil {
+		return Container{}, err
+	}
+	labels := map[string]string{}
+	for k, v := range s.Labels {
+		labels[k] = v
+	}
+	labels[LabelService] = s.Name
+	labels[LabelSpec] = specLabel
+	return Container{
+		Image:       s.Image,
+		Command:     s.Command,
+		Entrypoint:  s.Entrypoint,
+		Env:         sortedEnv(s.Env),
+		Labels:      labels,
+		User:        s.User,
+		Restart:     restart,
+		StopSignal:  s.StopSignal,
+		StopTimeout: grace,
+		Health:      health,
+		Network:     NetworkName(s.Name),
+	}, nil
+}
+
+// forReplica specialises the shared container for one ordinal.
+func (c Container) forReplica(s Service, ordinal int) Container {
+	name := ReplicaName(s.Name, ordinal)
+	c.Name, c.Hostname = name, name
+	c.Aliases = []string{name, s.Name}
+	c.Labels = copyMap(c.Labels)
+	c.Labels[LabelOrdinal] = strconv.Itoa(ordinal)
+	c.Ports = make([]Port, len(s.Ports))
+	for i, p := range s.Ports {
+		if p.External > 0 {
+			p.External += ordinal - s.OrdinalStart
+		}
+		c.Ports[i] = p
+	}
+	if s.StableMAC {
+		c.MAC = StableMAC(s.Name, ordinal)
+	}
+	return c
+}
+
+// Fingerprint is a short digest of a replica's rendered container. Anything
+// that would need a new container to change is in it; the import label is
+// not, so that non-container settings (pull policy) never replace replicas.
+func Fingerprint(c Container) (string, error) {
+	c.Labels = copyMap(c.Labels)
+	delete(c.Labels, LabelSpec)
+	delete(c.Labels, LabelFingerprint)
+	b, err := json.Marshal(c) // map keys are sorted by encoding/json
+	if err != nil {
+		return "", fmt.Errorf("fingerprint %s: %w", c.Name, err)
+	}
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:8]), nil
+}
+
+// StableMAC derives a locally administered unicast MAC address from the
+// service name and ordinal, so a replica keeps its MAC across replacements.
+func StableMAC(service string, ordinal int) string {
+	sum := sha256.Sum256([]byte("statefulhq/mac/" + service + "/" + strconv.Itoa(ordinal)))
+	return fmt.Sprintf("02:%02x:%02x:%02x:%02x:%02x", sum[0], sum[1], sum[2], sum[3], sum[4])
+}
+
+// specLabel encodes the service definition for import.
+func (s Service) specLabel() (string, error) {
+	b, err := json.Marshal(s)
+	if err != nil {
+		return "", fmt.Errorf("encode service %s: %w", s.Name, err)
+	}
+	return string(b), nil
+}
+
+// ParseSpecLabel decodes a LabelSpec value written by Render.
+func ParseSpecLabel(value string) (Service, error) {
+	var s Service
+	if err := json.Unmarshal([]byte(value), &s); err != nil {
+		return Service{}, fmt.Errorf("label %s is not a service definition: %w", LabelSpec, err)
+	}
+	return s, nil
+}
+
+func (h *Health) parse() (*HealthCheck, error) {
+	if h == nil {
+		return nil, nil
+	}
+	out := &HealthCheck{Test: h.Test, Retries: h.Retries}
+	fields := []struct {
+		name  string
+		value string
+		into  *time.Duration
+	}{
+		{"health.interval", h.Interval, &out.Interval},
+		{"health.timeout", h.Timeout, &out.Timeout},
+		{"health.start_period", h.StartPeriod, &out.StartPeriod},
+	}
+	for _, f := range fields {
+		if f.value == "" {
+			continue
+		}
+		d, err := ParseDuration(f.name, f.value)
+		if err != nil {
+			return nil, err
+		}
+		*f.into = d
+	}
+	return out, nil
+}
+
+func sortedEnv(env map[string]string) []string {
+	out := make([]string, 0, len(env))
+	for k, v := range env {
+		out = append(out, k+"="+v)
+	}
+	sort.Strings(out)
+	return out
+}
+
+func copyMap(m map[string]string) map[string]string {
+	out := make(map[string]string, len(m))
+	for k, v := range m {
+		out[k] = v
+	}
+	return out
+}

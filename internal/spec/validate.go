@@ -1,0 +1,121 @@
+package spec
+
+import (
+	"fmt"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// MaxNameLength keeps replica names (name-ordinal) within a DNS label.
+const MaxNameLength = 50
+
+var namePattern = regexp.MustCompile(`^[a-z0-9]([a-z0-9-]*[a-z0-9])?$`)
+
+// ValidateName checks a service name; replicas are named <name>-<ordinal>
+// and must be valid hostnames and DNS labels.
+func ValidateName(name string) error {
+	if len(name) > MaxNameLength {
+		return fmt.Errorf("%q is %d characters long; use at most %d so that replica names stay valid DNS labels", name, len(name), MaxNameLength)
+	}
+	if !namePattern.MatchString(name) {
+		return fmt.Errorf("%q is not a valid service name: use lower-case letters, digits and '-', starting and ending with a letter or digit (replicas become <name>-0, <name>-1, ... as hostnames)", name)
+	}
+	return nil
+}
+
+// ParseDuration parses a Go duration that must not be negative.
+func ParseDuration(attribute, value string) (time.Duration, error) {
+	d, err := time.ParseDuration(value)
+	if err != nil {
+		return 0, fmt.Errorf("%s: %q is not a duration; write it like \"10s\", \"1m30s\" or \"500ms\"", attribute, value)
+	}
+	if d < 0 {
+		return 0, fmt.Errorf("%s: %q is negative", attribute, value)
+	}
+	return d, nil
+}
+
+// RestartPolicies lists the accepted restart values (on-failure may carry a
+// retry limit, as on-failure:5).
+var RestartPolicies = []string{"no", "always", "unless-stopped", "on-failure"}
+
+// ParseRestart parses a Docker restart policy as written on the docker CLI.
+func ParseRestart(value string) (RestartPolicy, error) {
+	name, retries, hasRetries := strings.Cut(value, ":")
+	switch {
+	case name == "on-failure" && hasRetries:
+		n, err := strconv.Atoi(retries)
+		if err != nil || n < 0 {
+			return RestartPolicy{}, fmt.Errorf("restart: %q has a bad retry count; write on-failure or on-failure:N with N >= 0", value)
+		}
+		return RestartPolicy{Name: name, MaxRetries: n}, nil
+	case hasRetries:
+		return RestartPolicy{}, fmt.Errorf("restart: only on-failure takes a retry count, got %q", value)
+	}
+	for _, p := range RestartPolicies {
+		if name == p {
+			return RestartPolicy{Name: name}, nil
+		}
+	}
+	return RestartPolicy{}, fmt.Errorf("restart: %q is not one of %s (on-failure:N limits retries)", value, strings.Join(RestartPolicies, ", "))
+}
+
+// Validate checks what single-attribute validators cannot: relations
+// between attributes. Errors name the attribute and the fix.
+func (s Service) Validate() []error {
+	var errs []error
+	if err := ValidateName(s.Name); err != nil {
+		errs = append(errs, fmt.Errorf("name: %w", err))
+	} else if longest := ReplicaName(s.Name, s.OrdinalStart+s.Replicas); len(longest) > 63 {
+		errs = append(errs, fmt.Errorf("name: replica name %q would exceed 63 characters", longest))
+	}
+	for k := range s.Labels {
+		if strings.HasPrefix(k, LabelPrefix) {
+			errs = append(errs, fmt.Errorf("labels: %q uses the reserved prefix %q, which the provider uses to find its replicas; choose another key", k, LabelPrefix))
+		}
+	}
+	errs = append(errs, s.validatePorts()...)
+	if _, err := s.Render(); err != nil {
+		errs = append(errs, err)
+	}
+	return errs
+}
+
+func (s Service) validatePorts() []error {
+	var errs []error
+	seen := map[string]bool{}
+	for i, p := range s.Ports {
+		key := fmt.Sprintf("%d/%s", p.Internal, p.Protocol)
+		if seen[key] {
+			errs = append(errs, fmt.Errorf("port[%d]: container port %s is published twice; publish each port once", i, key))
+		}
+		seen[key] = true
+		if p.External > 0 && s.Replicas > 0 {
+			if last := p.External + s.Replicas - 1; last > 65535 {
+				errs = append(errs, fmt.Errorf("port[%d]: replicas publish external ports %d..%d, beyond 65535; lower external or replicas", i, p.External, last))
+			}
+		}
+	}
+	for i, p := range s.Ports {
+		for j, q := range s.Ports[i+1:] {
+			if overlaps(p, q, s.Replicas) {
+				errs = append(errs, fmt.Errorf("port[%d] and port[%d]: the external port ranges overlap (each replica takes external+k); space them at least %d apart", i, i+1+j, s.Replicas))
+			}
+		}
+	}
+	return errs
+}
+
+func overlaps(a, b Port, replicas int) bool {
+	if a.External == 0 || b.External == 0 || a.Protocol != b.Protocol || replicas == 0 {
+		return false
+	}
+	if a.HostIP != b.HostIP && !wildcard(a.HostIP) && !wildcard(b.HostIP) {
+		return false
+	}
+	return a.External < b.External+replicas && b.External < a.External+replicas
+}
+
+func wildcard(ip string) bool { return ip == "" || ip == "0.0.0.0" || ip == "::" }

@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"os"
 	"strings"
 	"sync"
 	"time"
@@ -62,7 +63,10 @@ func (h *Host) Endpoint() string {
 	if h.cfg.Endpoint != "" {
 		return h.cfg.Endpoint
 	}
-	return "the docker CLI environment (DOCKER_HOST, else " + client.DefaultDockerHost + ")"
+	if env := os.Getenv(client.EnvOverrideHost); env != "" {
+		return env + " (from DOCKER_HOST)"
+	}
+	return client.DefaultDockerHost
 }
 
 // client connects and negotiates the API version on first use.
@@ -158,4 +162,11 @@ func likelyCause(err error) string {
 		return "no answer in time: a firewall or a wrong address?"
 	}
 	return "check the endpoint and that the daemon runs"
+}
+
+// Ping connects to the daemon if not yet connected and reports whether it
+// answers.
+func (h *Host) Ping(ctx context.Context) error {
+	_, err := h.client(ctx)
+	return err
 }

@@ -158,7 +158,7 @@ func ReplicaName(service string, ordinal int) string {
 
 // Ordinals lists the desired ordinals in ascending order.
 func (s Service) Ordinals() []int {
-	out := make([]int, s.Replicas)
+	out := make([]int, max(s.Replicas, 0))
 	for i := range out {
 		out[i] = s.OrdinalStart + i
 	}
@@ -175,7 +175,7 @@ func (s Service) Render() ([]Replica, error) {
 	if err != nil {
 		return nil, err
 	}
-	replicas := make([]Replica, 0, s.Replicas)
+	replicas := make([]Replica, 0, max(s.Replicas, 0))
 	for _, ordinal := range s.Ordinals() {
 		c := base.forReplica(s, ordinal)
 		fp, err := Fingerprint(c)

@@ -66,6 +66,9 @@ func ParseRestart(value string) (RestartPolicy, error) {
 // between attributes. Errors name the attribute and the fix.
 func (s Service) Validate() []error {
 	var errs []error
+	if s.Replicas < 0 || s.OrdinalStart < 0 {
+		return []error{fmt.Errorf("replicas and ordinal_start must not be negative (got %d and %d)", s.Replicas, s.OrdinalStart)}
+	}
 	if err := ValidateName(s.Name); err != nil {
 		errs = append(errs, fmt.Errorf("name: %w", err))
 	} else if longest := ReplicaName(s.Name, s.OrdinalStart+s.Replicas); len(longest) > 63 {

@@ -1,0 +1,155 @@
+// Package acctest is the harness of the acceptance tests: the provider
+// under test, the local Docker daemon, the workload image, and helpers that
+// observe what really runs.
+package acctest
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/hashicorp/terraform-plugin-framework/providerserver"
+	"github.com/hashicorp/terraform-plugin-go/tfprotov6"
+	"github.com/hashicorp/terraform-plugin-testing/terraform"
+
+	"github.com/statefulhq/terraform-provider-stateful/internal/docker"
+	"github.com/statefulhq/terraform-provider-stateful/internal/provider"
+	"github.com/statefulhq/terraform-provider-stateful/internal/reconcile"
+	"github.com/statefulhq/terraform-provider-stateful/internal/spec"
+)
+
+// ProviderFactories serves the provider in-process to the Terraform CLI.
+var ProviderFactories = map[string]func() (tfprotov6.ProviderServer, error){
+	"stateful": providerserver.NewProtocol6WithError(provider.New("test")()),
+}
+
+var (
+	localHost     *docker.Host
+	localHostOnce sync.Once
+)
+
+// Docker is the local daemon, reached the way the provider's default host
+// reaches it.
+func Docker() *docker.Host {
+	localHostOnce.Do(func() { localHost = docker.NewHost(docker.Config{Name: docker.DefaultHostName}) })
+	return localHost
+}
+
+// Main runs a package's tests. With TF_ACC set it first requires a Docker
+// daemon and builds the workload image; without a daemon it fails loudly
+// instead of letting acceptance tests skip.
+func Main(m *testing.M) {
+	if os.Getenv("TF_ACC") != "" {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+		err := Docker().Ping(ctx)
+		if err == nil {
+			err = BuildWorkloadImages(ctx, Docker())
+		}
+		cancel()
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "FAIL: acceptance tests need a Docker daemon and the workload image: %v\nStart one with scripts/docker-up (make test does).\n", err)
+			os.Exit(1)
+		}
+	}
+	os.Exit(m.Run())
+}
+
+// Name returns a fresh service name with the given prefix.
+func Name(prefix string) string {
+	b := make([]byte, 3)
+	_, _ = rand.Read(b)
+	return prefix + "-" + hex.EncodeToString(b)
+}
+
+// Replicas lists the service's containers on the local daemon, by name.
+func Replicas(service string) (map[string]reconcile.Observed, error) {
+	observed, err := Docker().ListReplicas(context.Background(), service)
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]reconcile.Observed{}
+	for _, o := range observed {
+		out[o.Name] = o
+	}
+	return out, nil
+}
+
+// GetJSON fetches url and decodes its JSON body into out, retrying briefly
+// while the replica's server comes up.
+func GetJSON(url string, out any) error {
+	var lastErr error
+	client := &http.Client{Timeout: 3 * time.Second}
+	for attempt := 0; attempt < 50; attempt++ {
+		if attempt > 0 {
+			time.Sleep(100 * time.Millisecond)
+		}
+		resp, err := client.Get(url)
+		if err != nil {
+			lastErr = err
+			continue
+		}
+		body, err := io.ReadAll(resp.Body)
+		_ = resp.Body.Close()
+		if err != nil || resp.StatusCode != http.StatusOK {
+			lastErr = fmt.Errorf("GET %s: status %d, body %q, err %v", url, resp.StatusCode, body, err)
+			continue
+		}
+		return json.Unmarshal(body, out)
+	}
+	return lastErr
+}
+
+// Identity is what the workload reports about itself.
+type Identity struct {
+	Hostname string `json:"hostname"`
+	Ordinal  int    `json:"ordinal"`
+	MAC      string `json:"mac"`
+	Version  string `json:"version"`
+}
+
+// IdentityOf asks a replica, at its address on the service network, who it
+// is.
+func IdentityOf(address string) (Identity, error) {
+	var id Identity
+	err := GetJSON("http://"+address+":8080/identity", &id)
+	return id, err
+}
+
+// EnvOf asks a replica for its environment.
+func EnvOf(address string) (map[string]string, error) {
+	var body struct {
+		Env map[string]string `json:"env"`
+	}
+	err := GetJSON("http://"+address+":8080/env", &body)
+	return body.Env, err
+}
+
+// CheckGone verifies that nothing of the service is left on the daemon.
+func CheckGone(service string) func(*terraform.State) error {
+	return func(*terraform.State) error {
+		ctx := context.Background()
+		observed, err := Docker().ListReplicas(ctx, service)
+		if err != nil {
+			return err
+		}
+		if len(observed) > 0 {
+			return fmt.Errorf("after destroy, %d containers of %s remain", len(observed), service)
+		}
+		exists, err := Docker().NetworkExists(ctx, service)
+		if err != nil {
+			return err
+		}
+		if exists {
+			return fmt.Errorf("after destroy, network %s remains", spec.NetworkName(service))
+		}
+		return nil
+	}
+}

@@ -1,0 +1,520 @@
+package resources_test
+
+import (
+	"context"
+	"fmt"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
+	"github.com/hashicorp/terraform-plugin-testing/knownvalue"
+	"github.com/hashicorp/terraform-plugin-testing/plancheck"
+	"github.com/hashicorp/terraform-plugin-testing/statecheck"
+	"github.com/hashicorp/terraform-plugin-testing/terraform"
+	"github.com/hashicorp/terraform-plugin-testing/tfjsonpath"
+
+	"github.com/statefulhq/terraform-provider-stateful/internal/acctest"
+	"github.com/statefulhq/terraform-provider-stateful/internal/spec"
+)
+
+const address = "stateful_service.test"
+
+func TestMain(m *testing.M) { acctest.Main(m) }
+
+// serviceConfig renders a stateful_service named name with extra body lines.
+func serviceConfig(name, image string, replicas int, body string) string {
+	return fmt.Sprintf(`
+resource "stateful_service" "test" {
+  name              = %q
+  image             = %q
+  replicas          = %d
+  stop_grace_period = "2s"
+%s
+}
+`, name, image, replicas, body)
+}
+
+func emptyPlanAfterApply() resource.ConfigPlanChecks {
+	return resource.ConfigPlanChecks{PostApplyPostRefresh: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()}}
+}
+
+func expectUpdate() resource.ConfigPlanChecks {
+	return resource.ConfigPlanChecks{
+		PreApply:             []plancheck.PlanCheck{plancheck.ExpectResourceAction(address, plancheck.ResourceActionUpdate)},
+		PostApplyPostRefresh: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()},
+	}
+}
+
+func instanceNames(names ...string) statecheck.StateCheck {
+	values := make([]knownvalue.Check, len(names))
+	for i, n := range names {
+		values[i] = knownvalue.ObjectPartial(map[string]knownvalue.Check{
+			"name":  knownvalue.StringExact(n),
+			"state": knownvalue.StringExact("running"),
+			"host":  knownvalue.StringExact("default"),
+		})
+	}
+	return statecheck.ExpectKnownValue(address, tfjsonpath.New("instances"), knownvalue.ListExact(values))
+}
+
+// checkReplicas asks every replica, over the service network, who it is and
+// what it was given.
+func checkReplicas(service, version string, env map[string]string, names ...string) resource.TestCheckFunc {
+	return func(*terraform.State) error {
+		byName, err := acctest.Replicas(service)
+		if err != nil {
+			return err
+		}
+		if len(byName) != len(names) {
+			return fmt.Errorf("want %d containers %v, found %d", len(names), names, len(byName))
+		}
+		for _, name := range names {
+			replica, ok := byName[name]
+			if !ok {
+				return fmt.Errorf("replica %s not found on the daemon", name)
+			}
+			id, err := acctest.IdentityOf(replica.Address)
+			if err != nil {
+				return fmt.Errorf("%s: %w", name, err)
+			}
+			if id.Hostname != name || id.Version != version {
+				return fmt.Errorf("%s reports hostname %q version %q; want %q %q", name, id.Hostname, id.Version, name, version)
+			}
+			got, err := acctest.EnvOf(replica.Address)
+			if err != nil {
+				return fmt.Errorf("%s: %w", name, err)
+			}
+			for k, v := range env {
+				if got[k] != v {
+					return fmt.Errorf("%s has %s=%q, want %q", name, k, got[k], v)
+				}
+			}
+		}
+		return nil
+	}
+}
+
+// containerIDs remembers the container ID of each replica.
+type containerIDs map[string]string
+
+func (ids containerIDs) record(service string) resource.TestCheckFunc {
+	return func(*terraform.State) error {
+		now, err := acctest.Replicas(service)
+		clear(ids)
+		for name, o := range now {
+			ids[name] = o.ID
+		}
+		return err
+	}
+}
+
+// unchanged verifies the named replicas still run in the same containers.
+func (ids containerIDs) unchanged(service string, names ...string) resource.TestCheckFunc {
+	return func(*terraform.State) error {
+		now, err := acctest.Replicas(service)
+		if err != nil {
+			return err
+		}
+		for _, n := range names {
+			if now[n].ID != ids[n] {
+				return fmt.Errorf("%s was replaced (%s -> %s); it should have been left alone", n, short(ids[n]), short(now[n].ID))
+			}
+		}
+		return nil
+	}
+}
+
+func (ids containerIDs) replaced(service string, names ...string) resource.TestCheckFunc {
+	return func(*terraform.State) error {
+		now, err := acctest.Replicas(service)
+		if err != nil {
+			return err
+		}
+		for _, n := range names {
+			if now[n].ID == ids[n] || now[n].ID == "" {
+				return fmt.Errorf("%s still runs container %s; it should have been replaced", n, short(ids[n]))
+			}
+		}
+		return nil
+	}
+}
+
+// eventLog records daemon events of a service from the start of a step.
+type eventLog struct{ since time.Time }
+
+func (e *eventLog) start() { e.since = time.Now() }
+
+// expect verifies that the create/start/destroy events since start came in
+// exactly this order, as "action name".
+func (e *eventLog) expect(service string, want ...string) resource.TestCheckFunc {
+	return func(*terraform.State) error {
+		events, err := acctest.Docker().ContainerEvents(context.Background(), service, e.since, time.Now())
+		if err != nil {
+			return err
+		}
+		var got []string
+		for _, ev := range events {
+			if slices.Contains([]string{"create", "start", "destroy"}, ev.Action) {
+				got = append(got, ev.Action+" "+ev.Name)
+			}
+		}
+		if !slices.Equal(got, want) {
+			return fmt.Errorf("daemon events:\n  %s\nwant:\n  %s", strings.Join(got, "\n  "), strings.Join(want, "\n  "))
+		}
+		return nil
+	}
+}
+
+// wrapped matches a phrase however Terraform wraps its lines.
+func wrapped(phrase string) *regexp.Regexp {
+	words := strings.Fields(phrase)
+	for i, w := range words {
+		words[i] = regexp.QuoteMeta(w)
+	}
+	return regexp.MustCompile(`(?s)` + strings.Join(words, `\s+`))
+}
+
+func short(id string) string { return id[:min(12, len(id))] }
+
+func TestAccService_lifecycle(t *testing.T) {
+	name := acctest.Name("life")
+	r := func(i int) string { return spec.ReplicaName(name, i) }
+	ids := containerIDs{}
+	events := &eventLog{}
+	env1 := `env = { MODE = "one" }`
+	env2 := `env = { MODE = "two" }`
+
+	resource.ParallelTest(t, resource.TestCase{
+		ProtoV6ProviderFactories: acctest.ProviderFactories,
+		CheckDestroy:             acctest.CheckGone(name),
+		Steps: []resource.TestStep{
+			{
+				PreConfig:        events.start,
+				Config:           serviceConfig(name, acctest.WorkloadImageV1, 3, env1),
+				ConfigPlanChecks: emptyPlanAfterApply(),
+				ConfigStateChecks: []statecheck.StateCheck{
+					instanceNames(r(0), r(1), r(2)),
+					statecheck.ExpectKnownValue(address, tfjsonpath.New("network"), knownvalue.StringExact("stateful-"+name)),
+					statecheck.ExpectKnownValue(address, tfjsonpath.New("id"), knownvalue.StringExact(name)),
+				},
+				Check: resource.ComposeAggregateTestCheckFunc(
+					checkReplicas(name, "v1", map[string]string{"MODE": "one"}, r(0), r(1), r(2)),
+					events.expect(name, "create "+r(0), "start "+r(0), "create "+r(1), "start "+r(1), "create "+r(2), "start "+r(2)),
+					ids.record(name),
+				),
+			},
+			{
+				ResourceName:            address,
+				ImportState:             true,
+				ImportStateId:           name,
+				ImportStateVerify:       true,
+				ImportStateVerifyIgnore: []string{"timeouts"},
+			},
+			{
+				// A new image replaces replicas one at a time, stop-first,
+				// highest ordinal first.
+				PreConfig:        events.start,
+				Config:           serviceConfig(name, acctest.WorkloadImageV2, 3, env1),
+				ConfigPlanChecks: expectUpdate(),
+				Check: resource.ComposeAggregateTestCheckFunc(
+					checkReplicas(name, "v2", map[string]string{"MODE": "one"}, r(0), r(1), r(2)),
+					ids.replaced(name, r(0), r(1), r(2)),
+					events.expect(name,
+						"destroy "+r(2), "create "+r(2), "start "+r(2),
+						"destroy "+r(1), "create "+r(1), "start "+r(1),
+						"destroy "+r(0), "create "+r(0), "start "+r(0)),
+					ids.record(name),
+				),
+			},
+			{
+				Config:           serviceConfig(name, acctest.WorkloadImageV2, 3, env2),
+				ConfigPlanChecks: expectUpdate(),
+				Check: resource.ComposeAggregateTestCheckFunc(
+					checkReplicas(name, "v2", map[string]string{"MODE": "two"}, r(0), r(1), r(2)),
+					ids.replaced(name, r(0), r(1), r(2)),
+					ids.record(name),
+				),
+			},
+			{
+				// Scale up adds ordinals and leaves the others alone.
+				Config:            serviceConfig(name, acctest.WorkloadImageV2, 5, env2),
+				ConfigPlanChecks:  expectUpdate(),
+				ConfigStateChecks: []statecheck.StateCheck{instanceNames(r(0), r(1), r(2), r(3), r(4))},
+				Check: resource.ComposeAggregateTestCheckFunc(
+					checkReplicas(name, "v2", map[string]string{"MODE": "two"}, r(0), r(1), r(2), r(3), r(4)),
+					ids.unchanged(name, r(0), r(1), r(2)),
+				),
+			},
+			{
+				// Scale down removes the highest ordinals, highest first.
+				PreConfig:         events.start,
+				Config:            serviceConfig(name, acctest.WorkloadImageV2, 2, env2),
+				ConfigPlanChecks:  expectUpdate(),
+				ConfigStateChecks: []statecheck.StateCheck{instanceNames(r(0), r(1))},
+				Check: resource.ComposeAggregateTestCheckFunc(
+					checkReplicas(name, "v2", map[string]string{"MODE": "two"}, r(0), r(1)),
+					ids.unchanged(name, r(0), r(1)),
+					events.expect(name, "destroy "+r(4), "destroy "+r(3), "destroy "+r(2)),
+				),
+			},
+			{
+				Config:            serviceConfig(name, acctest.WorkloadImageV2, 0, env2),
+				ConfigPlanChecks:  expectUpdate(),
+				ConfigStateChecks: []statecheck.StateCheck{instanceNames()},
+				Check:             checkReplicas(name, "v2", nil),
+			},
+		},
+	})
+}
+
+func TestAccService_driftIsPlannedAndRepaired(t *testing.T) {
+	name := acctest.Name("drift")
+	r := func(i int) string { return spec.ReplicaName(name, i) }
+	ids := containerIDs{}
+	config := serviceConfig(name, acctest.WorkloadImageV1, 3, "")
+	grace := 2 * time.Second
+
+	resource.ParallelTest(t, resource.TestCase{
+		ProtoV6ProviderFactories: acctest.ProviderFactories,
+		CheckDestroy:             acctest.CheckGone(name),
+		Steps: []resource.TestStep{
+			{
+				Config:           config,
+				ConfigPlanChecks: emptyPlanAfterApply(),
+				Check:            ids.record(name),
+			},
+			{
+				// Outside Terraform: stop one replica, remove another.
+				PreConfig: func() {
+					ctx := context.Background()
+					if err := acctest.Docker().StopContainer(ctx, ids[r(1)], grace); err != nil {
+						t.Fatal(err)
+					}
+					if err := acctest.Docker().RemoveContainer(ctx, ids[r(2)], grace); err != nil {
+						t.Fatal(err)
+					}
+				},
+				Config: config,
+				ConfigPlanChecks: resource.ConfigPlanChecks{
+					PreApply: []plancheck.PlanCheck{
+						plancheck.ExpectResourceAction(address, plancheck.ResourceActionUpdate),
+						plancheck.ExpectUnknownValue(address, tfjsonpath.New("instances").AtSliceIndex(2).AtMapKey("container_id")),
+						plancheck.ExpectKnownValue(address, tfjsonpath.New("instances").AtSliceIndex(1).AtMapKey("container_id"), knownvalue.NotNull()),
+					},
+					PostApplyPostRefresh: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()},
+				},
+				ConfigStateChecks: []statecheck.StateCheck{instanceNames(r(0), r(1), r(2))},
+				Check: resource.ComposeAggregateTestCheckFunc(
+					checkReplicas(name, "v1", nil, r(0), r(1), r(2)),
+					ids.unchanged(name, r(0), r(1)), // the stopped one is started, not replaced
+					ids.replaced(name, r(2)),
+				),
+			},
+			{
+				// Everything removed outside Terraform: the service is gone
+				// and the next apply creates it again.
+				PreConfig: func() {
+					ctx := context.Background()
+					replicas, err := acctest.Replicas(name)
+					if err != nil {
+						t.Fatal(err)
+					}
+					for _, o := range replicas {
+						if err := acctest.Docker().RemoveContainer(ctx, o.ID, grace); err != nil {
+							t.Fatal(err)
+						}
+					}
+					if err := acctest.Docker().RemoveNetwork(ctx, name); err != nil {
+						t.Fatal(err)
+					}
+				},
+				Config: config,
+				ConfigPlanChecks: resource.ConfigPlanChecks{
+					PreApply:             []plancheck.PlanCheck{plancheck.ExpectResourceAction(address, plancheck.ResourceActionCreate)},
+					PostApplyPostRefresh: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()},
+				},
+				Check: checkReplicas(name, "v1", nil, r(0), r(1), r(2)),
+			},
+		},
+	})
+}
+
+func TestAccService_portsHealthAndStableMAC(t *testing.T) {
+	name := acctest.Name("net")
+	r := func(i int) string { return spec.ReplicaName(name, i) }
+	body := `
+  ordinal_start      = 1
+  stable_mac_address = true
+  port {
+    internal = 8080
+    external = 28080
+    host_ip  = "127.0.0.1"
+  }
+  health {
+    test     = ["CMD", "/workload", "probe", "http://127.0.0.1:8080/healthz"]
+    interval = "500ms"
+    retries  = 3
+  }
+`
+	resource.ParallelTest(t, resource.TestCase{
+		ProtoV6ProviderFactories: acctest.ProviderFactories,
+		CheckDestroy:             acctest.CheckGone(name),
+		Steps: []resource.TestStep{
+			{
+				Config:           serviceConfig(name, acctest.WorkloadImageV1, 2, body),
+				ConfigPlanChecks: emptyPlanAfterApply(),
+				ConfigStateChecks: []statecheck.StateCheck{
+					instanceNames(r(1), r(2)),
+					statecheck.ExpectKnownValue(address, tfjsonpath.New("instances").AtSliceIndex(0).AtMapKey("health"), knownvalue.StringExact("healthy")),
+					statecheck.ExpectKnownValue(address, tfjsonpath.New("instances").AtSliceIndex(1).AtMapKey("health"), knownvalue.StringExact("healthy")),
+				},
+				Check: func(*terraform.State) error {
+					// Replica k (from ordinal_start) publishes external + k, and
+					// keeps a MAC derived from its identity.
+					for k, ordinal := range []int{1, 2} {
+						var id acctest.Identity
+						if err := acctest.GetJSON(fmt.Sprintf("http://127.0.0.1:%d/identity", 28080+k), &id); err != nil {
+							return err
+						}
+						if id.Hostname != r(ordinal) || id.Ordinal != ordinal {
+							return fmt.Errorf("port %d answers as %s (ordinal %d), want %s", 28080+k, id.Hostname, id.Ordinal, r(ordinal))
+						}
+						if want := spec.StableMAC(name, ordinal); id.MAC != want {
+							return fmt.Errorf("%s has MAC %s, want %s", id.Hostname, id.MAC, want)
+						}
+					}
+					return nil
+				},
+			},
+		},
+	})
+}
+
+func TestAccService_failedRolloutStopsAndResumes(t *testing.T) {
+	name := acctest.Name("fail")
+	r := func(i int) string { return spec.ReplicaName(name, i) }
+	ids := containerIDs{}
+	health := `
+  health {
+    test     = ["CMD", "/workload", "probe", "http://127.0.0.1:8080/healthz"]
+    interval = "300ms"
+    retries  = 2
+  }
+`
+	healthy := serviceConfig(name, acctest.WorkloadImageV1, 3, health)
+	broken := serviceConfig(name, acctest.WorkloadImageV1, 3, health+`  env = { UNHEALTHY = "1" }`)
+
+	resource.ParallelTest(t, resource.TestCase{
+		ProtoV6ProviderFactories: acctest.ProviderFactories,
+		CheckDestroy:             acctest.CheckGone(name),
+		Steps: []resource.TestStep{
+			{Config: healthy, Check: ids.record(name)},
+			{
+				// The highest replica turns unhealthy: the rollout stops there,
+				// with the replica's log in the error, and the others keep
+				// running untouched.
+				Config:      broken,
+				ExpectError: regexp.MustCompile(`(?s)` + regexp.QuoteMeta(r(2)) + `.*unhealthy.*last log lines`),
+			},
+			{
+				// State recorded the truth, so the plan still wants to roll out.
+				Config:             broken,
+				PlanOnly:           true,
+				ExpectNonEmptyPlan: true,
+			},
+			{
+				// Reverting the configuration converges from wherever it stopped.
+				Config:           healthy,
+				ConfigPlanChecks: expectUpdate(),
+				Check: resource.ComposeAggregateTestCheckFunc(
+					checkReplicas(name, "v1", nil, r(0), r(1), r(2)),
+					ids.unchanged(name, r(0), r(1)),
+					ids.replaced(name, r(2)),
+				),
+			},
+		},
+	})
+}
+
+func TestAccService_pullPolicy(t *testing.T) {
+	name := acctest.Name("pull")
+	missing := "stateful-workload:does-not-exist"
+	resource.ParallelTest(t, resource.TestCase{
+		ProtoV6ProviderFactories: acctest.ProviderFactories,
+		CheckDestroy:             acctest.CheckGone(name),
+		Steps: []resource.TestStep{
+			{
+				// never: caught at plan time.
+				Config:      serviceConfig(name, missing, 1, `pull_policy = "never"`),
+				PlanOnly:    true,
+				ExpectError: wrapped(`Image not on the host`),
+			},
+			{
+				// missing: the pull fails (no registry here) with a clear error.
+				Config:      serviceConfig(name, missing, 1, ""),
+				ExpectError: wrapped(`is not on the host and could not be pulled`),
+			},
+			{
+				// A local image with pull_policy never works.
+				Config:           serviceConfig(name, acctest.WorkloadImageV1, 1, `pull_policy = "never"`),
+				ConfigPlanChecks: emptyPlanAfterApply(),
+				Check:            checkReplicas(name, "v1", nil, spec.ReplicaName(name, 0)),
+			},
+		},
+	})
+}
+
+func TestAccService_invalidConfiguration(t *testing.T) {
+	cases := map[string]struct {
+		config string
+		err    string
+	}{
+		"bad name":    {serviceConfig("Bad_Name", acctest.WorkloadImageV1, 1, ""), `not a valid service name`},
+		"bad restart": {serviceConfig("ok", acctest.WorkloadImageV1, 1, `restart = "sometimes"`), `"sometimes" is not one of`},
+		"bad duration": {serviceConfig("ok", acctest.WorkloadImageV1, 1, `health {
+    test     = ["NONE"]
+    interval = "ten"
+  }`), `"ten" is not a duration`},
+		"reserved label":    {serviceConfig("ok", acctest.WorkloadImageV1, 1, `labels = { "statefulhq.service" = "x" }`), `reserved prefix`},
+		"negative replicas": {serviceConfig("ok", acctest.WorkloadImageV1, -1, ""), `replicas`},
+		"bad pull policy":   {serviceConfig("ok", acctest.WorkloadImageV1, 1, `pull_policy = "sometimes"`), `pull_policy`},
+		"port published twice": {serviceConfig("ok", acctest.WorkloadImageV1, 2, `
+  port {
+    internal = 80
+    external = 8000
+  }
+  port {
+    internal = 80
+    external = 9000
+  }`), `published twice`},
+		"overlapping port ranges": {serviceConfig("ok", acctest.WorkloadImageV1, 3, `
+  port {
+    internal = 80
+    external = 8000
+  }
+  port {
+    internal = 81
+    external = 8001
+  }`), `ranges overlap`},
+		"bad host ip": {serviceConfig("ok", acctest.WorkloadImageV1, 1, `
+  port {
+    internal = 80
+    host_ip  = "localhost"
+  }`), `not an IP address`},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			resource.ParallelTest(t, resource.TestCase{
+				ProtoV6ProviderFactories: acctest.ProviderFactories,
+				Steps: []resource.TestStep{{
+					Config:      tc.config,
+					PlanOnly:    true,
+					ExpectError: regexp.MustCompile(tc.err),
+				}},
+			})
+		})
+	}
+}

@@ -98,8 +98,12 @@ func GetJSON(url string, out any) error {
 		}
 		body, err := io.ReadAll(resp.Body)
 		_ = resp.Body.Close()
-		if err != nil || resp.StatusCode != http.StatusOK {
-			lastErr = fmt.Errorf("GET %s: status %d, body %q, err %v", url, resp.StatusCode, body, err)
+		if err != nil {
+			lastErr = err
+			continue
+		}
+		if resp.StatusCode != http.StatusOK {
+			lastErr = fmt.Errorf("GET %s: status %d, body %q", url, resp.StatusCode, body)
 			continue
 		}
 		return json.Unmarshal(body, out)

@@ -1,6 +1,8 @@
 package docker
 
 import (
+	cerrdefs "github.com/containerd/errdefs"
+
 	"bytes"
 	"context"
 	"fmt"
@@ -13,7 +15,6 @@ import (
 	"github.com/docker/docker/api/types/filters"
 	"github.com/docker/docker/api/types/network"
 	"github.com/docker/docker/api/types/versions"
-	"github.com/docker/docker/client"
 	"github.com/docker/docker/pkg/stdcopy"
 	"github.com/docker/go-connections/nat"
 
@@ -54,7 +55,7 @@ func (h *Host) ListReplicas(ctx context.Context, service string) ([]reconcile.Ob
 			Host:        h.Name(),
 			Ordinal:     ordinal,
 			Fingerprint: c.Labels[spec.LabelFingerprint],
-			State:       string(c.State),
+			State:       c.State,
 			Health:      healthFromStatus(c.Status),
 			Address:     address(c.NetworkSettings, spec.NetworkName(service)),
 			Spec:        c.Labels[spec.LabelSpec],
@@ -157,10 +158,10 @@ func (h *Host) RemoveContainer(ctx context.Context, id string, grace time.Durati
 		return err
 	}
 	seconds := int((grace + time.Second - 1) / time.Second)
-	if err := cli.ContainerStop(ctx, id, container.StopOptions{Timeout: &seconds}); err != nil && !client.IsErrNotFound(err) {
+	if err := cli.ContainerStop(ctx, id, container.StopOptions{Timeout: &seconds}); err != nil && !cerrdefs.IsNotFound(err) {
 		return h.errorf("stop container %s: %w", shortID(id), err)
 	}
-	if err := cli.ContainerRemove(ctx, id, container.RemoveOptions{RemoveVolumes: false, Force: true}); err != nil && !client.IsErrNotFound(err) {
+	if err := cli.ContainerRemove(ctx, id, container.RemoveOptions{RemoveVolumes: false, Force: true}); err != nil && !cerrdefs.IsNotFound(err) {
 		return h.errorf("remove container %s: %w", shortID(id), err)
 	}
 	return nil
@@ -255,7 +256,7 @@ func healthSuffix(s *container.State) string {
 	if s == nil || s.Health == nil {
 		return ""
 	}
-	return ", health " + string(s.Health.Status)
+	return ", health " + s.Health.Status
 }
 
 // logTail returns the last log lines of a container, formatted for an error.
@@ -294,11 +295,11 @@ func containerName(names []string) string {
 func healthFromStatus(status string) string {
 	switch {
 	case strings.HasSuffix(status, "(healthy)"):
-		return string(container.Healthy)
+		return container.Healthy
 	case strings.HasSuffix(status, "(unhealthy)"):
-		return string(container.Unhealthy)
+		return container.Unhealthy
 	case strings.HasSuffix(status, "(health: starting)"):
-		return string(container.Starting)
+		return container.Starting
 	}
 	return ""
 }

@@ -1,6 +1,8 @@
 package docker
 
 import (
+	cerrdefs "github.com/containerd/errdefs"
+
 	"context"
 	"encoding/json"
 	"errors"
@@ -9,7 +11,6 @@ import (
 
 	"github.com/docker/docker/api/types/build"
 	"github.com/docker/docker/api/types/image"
-	"github.com/docker/docker/client"
 
 	"github.com/statefulhq/terraform-provider-stateful/internal/spec"
 )
@@ -21,7 +22,7 @@ func (h *Host) ImageExists(ctx context.Context, ref string) (bool, error) {
 		return false, err
 	}
 	_, err = cli.ImageInspect(ctx, ref)
-	if client.IsErrNotFound(err) {
+	if cerrdefs.IsNotFound(err) {
 		return false, nil
 	}
 	if err != nil {

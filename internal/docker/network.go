@@ -1,10 +1,11 @@
 package docker
 
 import (
+	cerrdefs "github.com/containerd/errdefs"
+
 	"context"
 
 	"github.com/docker/docker/api/types/network"
-	"github.com/docker/docker/client"
 
 	"github.com/statefulhq/terraform-provider-stateful/internal/spec"
 )
@@ -25,7 +26,7 @@ func (h *Host) EnsureNetwork(ctx context.Context, service string) error {
 	case err == nil:
 		return h.errorf("network %q exists but is not owned by service %q (label %s=%q): remove or rename it, or choose another service name",
 			name, service, spec.LabelService, existing.Labels[spec.LabelService])
-	case !client.IsErrNotFound(err):
+	case !cerrdefs.IsNotFound(err):
 		return h.errorf("inspect network %q: %w", name, err)
 	}
 	_, err = cli.NetworkCreate(ctx, name, network.CreateOptions{
@@ -46,13 +47,13 @@ func (h *Host) RemoveNetwork(ctx context.Context, service string) error {
 	}
 	name := spec.NetworkName(service)
 	existing, err := cli.NetworkInspect(ctx, name, network.InspectOptions{})
-	if client.IsErrNotFound(err) || (err == nil && existing.Labels[spec.LabelService] != service) {
+	if cerrdefs.IsNotFound(err) || (err == nil && existing.Labels[spec.LabelService] != service) {
 		return nil
 	}
 	if err != nil {
 		return h.errorf("inspect network %q: %w", name, err)
 	}
-	if err := cli.NetworkRemove(ctx, existing.ID); err != nil && !client.IsErrNotFound(err) {
+	if err := cli.NetworkRemove(ctx, existing.ID); err != nil && !cerrdefs.IsNotFound(err) {
 		return h.errorf("remove network %q (are containers outside the service still attached?): %w", name, err)
 	}
 	return nil
@@ -65,7 +66,7 @@ func (h *Host) NetworkExists(ctx context.Context, service string) (bool, error) 
 		return false, err
 	}
 	_, err = cli.NetworkInspect(ctx, spec.NetworkName(service), network.InspectOptions{})
-	if client.IsErrNotFound(err) {
+	if cerrdefs.IsNotFound(err) {
 		return false, nil
 	}
 	if err != nil {

@@ -45,7 +45,7 @@ func validateHosts(hosts []hostModel) diag.Diagnostics {
 func endpointScheme(endpoint string) (string, error) {
 	u, err := url.Parse(endpoint)
 	if err != nil {
-		return "", fmt.Errorf("%q is not a URL: %v. Use unix:///var/run/docker.sock or tcp://host:2376", endpoint, err)
+		return "", fmt.Errorf("%q is not a URL: %w; use unix:///var/run/docker.sock or tcp://host:2376", endpoint, err)
 	}
 	switch u.Scheme {
 	case "unix":

@@ -329,7 +329,7 @@ func TestExecuteParallelNeverExceedsTheLimit(t *testing.T) {
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
-			rt := &fakeRuntime{delay: 20 * time.Millisecond}
+			rt := &fakeRuntime{delay: 5 * time.Millisecond}
 			if err := ExecuteParallel(context.Background(), rt, nil, removals(9), tc.limit); err != nil {
 				t.Fatal(err)
 			}

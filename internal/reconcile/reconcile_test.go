@@ -39,7 +39,7 @@ func render(actions []Action) []string {
 	return out
 }
 
-func TestActionString(t *testing.T) {
+func TestStringOfActionShowsNameKindAndReason(t *testing.T) {
 	cases := map[string]struct {
 		action Action
 		want   string

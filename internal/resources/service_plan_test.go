@@ -192,7 +192,7 @@ func testObservation(ordinal int, id, state string) reconcile.Observed {
 	}
 }
 
-func TestAppliedInstancesFillsOnlyUnknownValues(t *testing.T) {
+func TestInstancesAfterApplyFillsOnlyUnknownValues(t *testing.T) {
 	planned := []instanceModel{recordedInstance(0, "c0", "running", "v1"), pendingInstance(1, "v2")}
 	observed := []reconcile.Observed{
 		{ID: "c0", Name: "db-0", Host: "default", Ordinal: 0, Fingerprint: "v1", State: "restarting", Health: "unhealthy", Address: "10.9.9.9"},
@@ -214,7 +214,7 @@ func TestAppliedInstancesFillsOnlyUnknownValues(t *testing.T) {
 	assertInstances(t, appliedInstances(planned, observed), want)
 }
 
-func TestAppliedInstancesKeepsPlannedStateOverObservedState(t *testing.T) {
+func TestInstancesAfterApplyKeepsPlannedStateOverObservedState(t *testing.T) {
 	planned := []instanceModel{pendingInstance(0, "v2")}
 	observed := []reconcile.Observed{testObservation(0, "new0", "restarting")}
 	got := appliedInstances(planned, observed)
@@ -226,7 +226,7 @@ func TestAppliedInstancesKeepsPlannedStateOverObservedState(t *testing.T) {
 	}
 }
 
-func TestAppliedInstancesPrefersTheRunningObservation(t *testing.T) {
+func TestInstancesAfterApplyPrefersTheRunningObservation(t *testing.T) {
 	running := testObservation(0, "new0", "running")
 	stale := testObservation(0, "old0", "exited")
 	stale.Address = ""
@@ -251,7 +251,7 @@ func TestAppliedInstancesPrefersTheRunningObservation(t *testing.T) {
 	}
 }
 
-func TestAppliedInstancesFollowsThePlannedOrder(t *testing.T) {
+func TestInstancesAfterApplyFollowsThePlannedOrder(t *testing.T) {
 	planned := []instanceModel{pendingInstance(0, "v2"), pendingInstance(1, "v2"), pendingInstance(2, "v2")}
 	observed := []reconcile.Observed{testObservation(2, "n2", "running"), testObservation(0, "n0", "running"), testObservation(1, "n1", "running")}
 	got := appliedInstances(planned, observed)
@@ -262,7 +262,7 @@ func TestAppliedInstancesFollowsThePlannedOrder(t *testing.T) {
 	}
 }
 
-func TestAppliedInstancesLeavesNoUnknownValues(t *testing.T) {
+func TestInstancesAfterApplyLeavesNoUnknownValues(t *testing.T) {
 	planned := []instanceModel{pendingInstance(0, "v2"), recordedInstance(1, "c1", "running", "v2")}
 	observed := []reconcile.Observed{testObservation(0, "n0", "running"), testObservation(1, "c1", "running")}
 	for _, m := range appliedInstances(planned, observed) {

@@ -1,0 +1,4 @@
+import {
+  to = stateful_service.db
+  id = "db"
+}

@@ -1,0 +1,36 @@
+# Three Postgres replicas: db-0, db-1, db-2, each with its own hostname, DNS
+# alias on the service network, published port and MAC address.
+resource "stateful_service" "db" {
+  name     = "db"
+  image    = "postgres:17"
+  replicas = 3
+
+  env = {
+    PGDATA = "/var/lib/postgresql/data/pgdata"
+  }
+
+  port {
+    internal = 5432
+    external = 15432 # db-0 on 15432, db-1 on 15433, db-2 on 15434
+    host_ip  = "127.0.0.1"
+  }
+
+  health {
+    test     = ["CMD", "pg_isready", "-U", "postgres"]
+    interval = "2s"
+    retries  = 10
+  }
+
+  stable_mac_address = true
+  stop_signal        = "SIGINT" # Postgres' fast shutdown
+  stop_grace_period  = "60s"
+
+  timeouts {
+    create = "10m"
+    update = "30m"
+  }
+}
+
+output "db_replicas" {
+  value = { for i in stateful_service.db.instances : i.name => i.address }
+}

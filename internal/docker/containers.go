@@ -320,3 +320,15 @@ func shortID(id string) string {
 	}
 	return id
 }
+
+// RenameContainer renames a container.
+func (h *Host) RenameContainer(ctx context.Context, id, name string) error {
+	cli, err := h.client(ctx)
+	if err != nil {
+		return err
+	}
+	if err := cli.ContainerRename(ctx, id, name); err != nil {
+		return h.errorf("rename container %s: %w", shortID(id), err)
+	}
+	return nil
+}

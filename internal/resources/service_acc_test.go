@@ -287,9 +287,12 @@ func TestAccService_driftIsPlannedAndRepaired(t *testing.T) {
 				Check:            ids.record(name),
 			},
 			{
-				// Outside Terraform: stop one replica, remove another.
+				// Outside Terraform: rename one replica, stop another, remove a third.
 				PreConfig: func() {
 					ctx := context.Background()
+					if err := acctest.Docker().RenameContainer(ctx, ids[r(0)], r(0)+"-renamed"); err != nil {
+						t.Fatal(err)
+					}
 					if err := acctest.Docker().StopContainer(ctx, ids[r(1)], grace); err != nil {
 						t.Fatal(err)
 					}
@@ -301,6 +304,7 @@ func TestAccService_driftIsPlannedAndRepaired(t *testing.T) {
 				ConfigPlanChecks: resource.ConfigPlanChecks{
 					PreApply: []plancheck.PlanCheck{
 						plancheck.ExpectResourceAction(address, plancheck.ResourceActionUpdate),
+						plancheck.ExpectUnknownValue(address, tfjsonpath.New("instances").AtSliceIndex(0).AtMapKey("container_id")),
 						plancheck.ExpectUnknownValue(address, tfjsonpath.New("instances").AtSliceIndex(2).AtMapKey("container_id")),
 						plancheck.ExpectKnownValue(address, tfjsonpath.New("instances").AtSliceIndex(1).AtMapKey("container_id"), knownvalue.NotNull()),
 					},
@@ -309,8 +313,8 @@ func TestAccService_driftIsPlannedAndRepaired(t *testing.T) {
 				ConfigStateChecks: []statecheck.StateCheck{instanceNames(r(0), r(1), r(2))},
 				Check: resource.ComposeAggregateTestCheckFunc(
 					checkReplicas(name, "v1", nil, r(0), r(1), r(2)),
-					ids.unchanged(name, r(0), r(1)), // the stopped one is started, not replaced
-					ids.replaced(name, r(2)),
+					ids.unchanged(name, r(1)), // the stopped one is started, not replaced
+					ids.replaced(name, r(0), r(2)),
 				),
 			},
 			{
@@ -517,4 +521,90 @@ func TestAccService_invalidConfiguration(t *testing.T) {
 			})
 		})
 	}
+}
+
+func TestAccService_containerSettings(t *testing.T) {
+	name := acctest.Name("cfg")
+	body := `
+  entrypoint  = ["/workload"]
+  command     = ["serve"]
+  user        = "65534:65534"
+  env         = { DATA_DIR = "/dev/shm" } # writable by any user in a scratch image
+  labels      = { team = "storage" }
+  restart     = "on-failure:4"
+  stop_signal = "SIGINT"
+`
+	resource.ParallelTest(t, resource.TestCase{
+		ProtoV6ProviderFactories: acctest.ProviderFactories,
+		CheckDestroy:             acctest.CheckGone(name),
+		Steps: []resource.TestStep{{
+			Config:           serviceConfig(name, acctest.WorkloadImageV1, 1, body),
+			ConfigPlanChecks: emptyPlanAfterApply(),
+			Check: func(*terraform.State) error {
+				info, err := acctest.Docker().InspectContainer(context.Background(), spec.ReplicaName(name, 0))
+				if err != nil {
+					return err
+				}
+				c, h := info.Config, info.HostConfig
+				checks := []struct {
+					what      string
+					got, want any
+				}{
+					{"entrypoint", strings.Join(c.Entrypoint, " "), "/workload"},
+					{"command", strings.Join(c.Cmd, " "), "serve"},
+					{"user", c.User, "65534:65534"},
+					{"label team", c.Labels["team"], "storage"},
+					{"label service", c.Labels[spec.LabelService], name},
+					{"label ordinal", c.Labels[spec.LabelOrdinal], "0"},
+					{"stop signal", c.StopSignal, "SIGINT"},
+					{"stop timeout", *c.StopTimeout, 2},
+					{"restart policy", string(h.RestartPolicy.Name), "on-failure"},
+					{"restart retries", h.RestartPolicy.MaximumRetryCount, 4},
+					{"hostname", c.Hostname, spec.ReplicaName(name, 0)},
+					{"network", string(h.NetworkMode), spec.NetworkName(name)},
+				}
+				for _, ch := range checks {
+					if ch.got != ch.want {
+						return fmt.Errorf("%s: got %v, want %v", ch.what, ch.got, ch.want)
+					}
+				}
+				if aliases := info.NetworkSettings.Networks[spec.NetworkName(name)].Aliases; !slices.Contains(aliases, name) || !slices.Contains(aliases, spec.ReplicaName(name, 0)) {
+					return fmt.Errorf("aliases %v lack %s or %s", aliases, name, spec.ReplicaName(name, 0))
+				}
+				return nil
+			},
+		}},
+	})
+}
+
+func TestAccService_failedCreateIsAdoptedByTheNextApply(t *testing.T) {
+	name := acctest.Name("adopt")
+	r := func(i int) string { return spec.ReplicaName(name, i) }
+	health := `
+  health {
+    test     = ["CMD", "/workload", "probe", "http://127.0.0.1:8080/healthz"]
+    interval = "300ms"
+    retries  = 2
+  }
+`
+	resource.ParallelTest(t, resource.TestCase{
+		ProtoV6ProviderFactories: acctest.ProviderFactories,
+		CheckDestroy:             acctest.CheckGone(name),
+		Steps: []resource.TestStep{
+			{
+				// The first replica never gets healthy: the create fails and
+				// records no state, so nothing is tainted.
+				Config:      serviceConfig(name, acctest.WorkloadImageV1, 2, health+`  env = { UNHEALTHY = "1" }`),
+				ExpectError: wrapped(r(0) + " is unhealthy"),
+			},
+			{
+				Config: serviceConfig(name, acctest.WorkloadImageV1, 2, health),
+				ConfigPlanChecks: resource.ConfigPlanChecks{
+					PreApply:             []plancheck.PlanCheck{plancheck.ExpectResourceAction(address, plancheck.ResourceActionCreate)},
+					PostApplyPostRefresh: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()},
+				},
+				Check: checkReplicas(name, "v1", nil, r(0), r(1)),
+			},
+		},
+	})
 }

@@ -3,6 +3,7 @@ package provider
 import (
 	"fmt"
 	"net/url"
+	"strings"
 
 	"github.com/hashicorp/terraform-plugin-framework/diag"
 	"github.com/hashicorp/terraform-plugin-framework/path"
@@ -25,8 +26,9 @@ func validateHosts(hosts []hostModel) diag.Diagnostics {
 			} else if first, dup := seen[name]; dup {
 				diags.AddAttributeError(at.AtName("name"), "Duplicate host name",
 					fmt.Sprintf("Host blocks %d and %d are both named %q; host names must be unique.", first, i, name))
+			} else {
+				seen[name] = i
 			}
-			seen[name] = i
 		}
 		scheme := ""
 		if !h.Endpoint.IsUnknown() && !h.Endpoint.IsNull() {
@@ -49,8 +51,8 @@ func endpointScheme(endpoint string) (string, error) {
 	}
 	switch u.Scheme {
 	case "unix":
-		if u.Path == "" {
-			return "", fmt.Errorf("%q names no socket path; write it as unix:///var/run/docker.sock", endpoint)
+		if !strings.HasPrefix(endpoint, "unix://") || u.Host != "" || !strings.HasPrefix(u.Path, "/") {
+			return "", fmt.Errorf("%q does not name an absolute socket path; write it with three slashes, as unix:///var/run/docker.sock", endpoint)
 		}
 	case "tcp":
 		if u.Hostname() == "" || u.Port() == "" {

@@ -90,6 +90,7 @@ func Plan(desired []spec.Replica, observed []Observed) []Action {
 			replacements = append(replacements, replace(r, o, "container "+o.State))
 		}
 	}
+	sort.SliceStable(repairs, func(i, j int) bool { return repairs[i].Ordinal < repairs[j].Ordinal })
 	sort.SliceStable(replacements, func(i, j int) bool { return replacements[i].Ordinal > replacements[j].Ordinal })
 	return append(append(removals, repairs...), replacements...)
 }

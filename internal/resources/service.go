@@ -5,6 +5,7 @@ package resources
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -242,7 +243,7 @@ func (r *serviceResource) rollout(ctx context.Context, plan serviceModel) ([]rec
 	// List even when the deadline passed, so state tells the truth.
 	final, err := host.ListReplicas(context.WithoutCancel(ctx), svc.Name)
 	if err != nil {
-		return nil, fmt.Errorf("%w; then: %w", execErr, err)
+		return nil, errors.Join(execErr, err)
 	}
 	return final, execErr
 }

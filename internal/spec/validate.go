@@ -71,7 +71,7 @@ func (s Service) Validate() []error {
 	}
 	if err := ValidateName(s.Name); err != nil {
 		errs = append(errs, fmt.Errorf("name: %w", err))
-	} else if longest := ReplicaName(s.Name, s.OrdinalStart+s.Replicas); len(longest) > 63 {
+	} else if longest := ReplicaName(s.Name, s.OrdinalStart+s.Replicas-1); s.Replicas > 0 && len(longest) > 63 {
 		errs = append(errs, fmt.Errorf("name: replica name %q would exceed 63 characters", longest))
 	}
 	for k := range s.Labels {

@@ -133,8 +133,6 @@ func TestValidateRejectsReplicaNamesOver63Characters(t *testing.T) {
 }
 
 func TestValidateAcceptsAHighestReplicaNameOfExactly63Characters(t *testing.T) {
-	t.Skip("BUG: Validate checks ReplicaName(name, ordinal_start+replicas), one past the highest ordinal, " +
-		"so it rejects a service whose highest replica name is exactly 63 characters")
 	s := testService()
 	s.Name = strings.Repeat("a", 50)
 	s.OrdinalStart = 999_999_999_999 // 12 digits: the only replica is 50+1+12 = 63 characters

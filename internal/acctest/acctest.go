@@ -62,11 +62,32 @@ func Main(m *testing.M) {
 	os.Exit(m.Run())
 }
 
-// Name returns a fresh service name with the given prefix.
-func Name(prefix string) string {
+// Name returns a fresh service name with the given prefix. Whatever of the
+// service is left when the test ends (a test that failed half-way) is
+// removed, after the test's own destroy checks have run.
+func Name(t *testing.T, prefix string) string {
 	b := make([]byte, 3)
 	_, _ = rand.Read(b)
-	return prefix + "-" + hex.EncodeToString(b)
+	name := prefix + "-" + hex.EncodeToString(b)
+	t.Cleanup(func() { removeLeftovers(t, name) })
+	return name
+}
+
+func removeLeftovers(t *testing.T, service string) {
+	ctx := context.Background()
+	observed, err := Docker().ListReplicas(ctx, service)
+	if err != nil {
+		t.Logf("cleanup of %s: %v", service, err)
+		return
+	}
+	for _, o := range observed {
+		if err := Docker().RemoveContainer(ctx, o.ID, 0); err != nil {
+			t.Logf("cleanup of %s: %v", service, err)
+		}
+	}
+	if err := Docker().RemoveNetwork(ctx, service); err != nil {
+		t.Logf("cleanup of %s: %v", service, err)
+	}
 }
 
 // Replicas lists the service's containers on the local daemon, by name.

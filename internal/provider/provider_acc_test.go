@@ -37,7 +37,7 @@ func phrase(s string) *regexp.Regexp {
 }
 
 func TestAccProvider_namedHostBlock(t *testing.T) {
-	name := acctest.Name("host")
+	name := acctest.Name(t, "host")
 	resource.ParallelTest(t, resource.TestCase{
 		ProtoV6ProviderFactories: acctest.ProviderFactories,
 		CheckDestroy:             acctest.CheckGone(name),
@@ -78,7 +78,7 @@ provider "stateful" {
     endpoint = %q
   }
 }
-`, tc.endpoint), acctest.Name("ghost")),
+`, tc.endpoint), acctest.Name(t, "ghost")),
 					ExpectError: phrase(tc.want),
 				}},
 			})

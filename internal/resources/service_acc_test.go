@@ -180,7 +180,7 @@ func wrapped(phrase string) *regexp.Regexp {
 func short(id string) string { return id[:min(12, len(id))] }
 
 func TestAccService_lifecycle(t *testing.T) {
-	name := acctest.Name("life")
+	name := acctest.Name(t, "life")
 	r := func(i int) string { return spec.ReplicaName(name, i) }
 	ids := containerIDs{}
 	events := &eventLog{}
@@ -271,7 +271,7 @@ func TestAccService_lifecycle(t *testing.T) {
 }
 
 func TestAccService_driftIsPlannedAndRepaired(t *testing.T) {
-	name := acctest.Name("drift")
+	name := acctest.Name(t, "drift")
 	r := func(i int) string { return spec.ReplicaName(name, i) }
 	ids := containerIDs{}
 	config := serviceConfig(name, acctest.WorkloadImageV1, 3, "")
@@ -347,7 +347,7 @@ func TestAccService_driftIsPlannedAndRepaired(t *testing.T) {
 }
 
 func TestAccService_portsHealthAndStableMAC(t *testing.T) {
-	name := acctest.Name("net")
+	name := acctest.Name(t, "net")
 	r := func(i int) string { return spec.ReplicaName(name, i) }
 	body := `
   ordinal_start      = 1
@@ -398,7 +398,7 @@ func TestAccService_portsHealthAndStableMAC(t *testing.T) {
 }
 
 func TestAccService_failedRolloutStopsAndResumes(t *testing.T) {
-	name := acctest.Name("fail")
+	name := acctest.Name(t, "fail")
 	r := func(i int) string { return spec.ReplicaName(name, i) }
 	ids := containerIDs{}
 	health := `
@@ -444,7 +444,7 @@ func TestAccService_failedRolloutStopsAndResumes(t *testing.T) {
 }
 
 func TestAccService_pullPolicy(t *testing.T) {
-	name := acctest.Name("pull")
+	name := acctest.Name(t, "pull")
 	missing := "stateful-workload:does-not-exist"
 	resource.ParallelTest(t, resource.TestCase{
 		ProtoV6ProviderFactories: acctest.ProviderFactories,
@@ -524,7 +524,7 @@ func TestAccService_invalidConfiguration(t *testing.T) {
 }
 
 func TestAccService_containerSettings(t *testing.T) {
-	name := acctest.Name("cfg")
+	name := acctest.Name(t, "cfg")
 	body := `
   entrypoint  = ["/workload"]
   command     = ["serve"]
@@ -578,7 +578,7 @@ func TestAccService_containerSettings(t *testing.T) {
 }
 
 func TestAccService_failedCreateIsAdoptedByTheNextApply(t *testing.T) {
-	name := acctest.Name("adopt")
+	name := acctest.Name(t, "adopt")
 	r := func(i int) string { return spec.ReplicaName(name, i) }
 	health := `
   health {

@@ -13,6 +13,7 @@ import (
 
 	"github.com/docker/docker/api/types/container"
 	"github.com/docker/docker/api/types/filters"
+	"github.com/docker/docker/api/types/mount"
 	"github.com/docker/docker/api/types/network"
 	"github.com/docker/docker/api/types/versions"
 	"github.com/docker/docker/pkg/stdcopy"
@@ -59,6 +60,7 @@ func (h *Host) ListReplicas(ctx context.Context, service string) ([]reconcile.Ob
 			Health:      healthFromStatus(c.Status),
 			Address:     address(c.NetworkSettings, spec.NetworkName(service)),
 			Spec:        c.Labels[spec.LabelSpec],
+			Mounts:      observedMounts(c.Mounts),
 		})
 	}
 	sort.SliceStable(out, func(i, j int) bool {
@@ -105,6 +107,7 @@ func containerConfig(c spec.Container, apiVersion string) (*container.Config, *c
 			MaximumRetryCount: c.Restart.MaxRetries,
 		},
 		PortBindings: nat.PortMap{},
+		Mounts:       mounts(c.Mounts),
 	}
 	for _, p := range c.Ports {
 		port := nat.Port(fmt.Sprintf("%d/%s", p.Internal, p.Protocol))
@@ -135,6 +138,18 @@ func containerConfig(c spec.Container, apiVersion string) (*container.Config, *c
 	}
 	netConfig := &network.NetworkingConfig{EndpointsConfig: map[string]*network.EndpointSettings{c.Network: endpoint}}
 	return config, hostConfig, netConfig
+}
+
+func mounts(ms []spec.Mount) []mount.Mount {
+	out := make([]mount.Mount, 0, len(ms))
+	for _, m := range ms {
+		t := mount.TypeVolume
+		if !m.Named() {
+			t = mount.TypeBind
+		}
+		out = append(out, mount.Mount{Type: t, Source: m.Source, Target: m.Target, ReadOnly: m.ReadOnly})
+	}
+	return out
 }
 
 // StartContainer starts a created or stopped container.
@@ -281,6 +296,18 @@ func (h *Host) logTail(ctx context.Context, id string) string {
 		return "; its log is empty"
 	}
 	return "; last log lines:\n" + text
+}
+
+func observedMounts(points []container.MountPoint) []reconcile.ObservedMount {
+	out := make([]reconcile.ObservedMount, 0, len(points))
+	for _, p := range points {
+		source := p.Source
+		if p.Type == mount.TypeVolume {
+			source = p.Name
+		}
+		out = append(out, reconcile.ObservedMount{Source: source, Target: p.Destination})
+	}
+	return out
 }
 
 func containerName(names []string) string {

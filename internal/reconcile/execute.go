@@ -20,6 +20,12 @@ type Runtime interface {
 	// Remove stops the container within its grace period and removes it,
 	// keeping its volumes.
 	Remove(ctx context.Context, id string) error
+	// RemoveVolume removes a Docker volume of the service; a missing one is
+	// not an error.
+	RemoveVolume(ctx context.Context, name string) error
+	// DeleteData deletes the data of one mount: the Docker volume, or the
+	// contents of the host directory.
+	DeleteData(ctx context.Context, m spec.Mount) error
 }
 
 // Execute runs actions in order and stops at the first failure, so an
@@ -44,7 +50,15 @@ func Execute(ctx context.Context, rt Runtime, desired []spec.Replica, actions []
 func run(ctx context.Context, rt Runtime, r spec.Replica, a Action) error {
 	switch a.Kind {
 	case Remove:
-		return rt.Remove(ctx, a.ContainerID)
+		if err := rt.Remove(ctx, a.ContainerID); err != nil {
+			return err
+		}
+		for _, m := range a.DeleteData {
+			if err := rt.DeleteData(ctx, m); err != nil {
+				return err
+			}
+		}
+		return nil
 	case Start:
 		if err := rt.Start(ctx, a.ContainerID); err != nil {
 			return err
@@ -54,11 +68,22 @@ func run(ctx context.Context, rt Runtime, r spec.Replica, a Action) error {
 		if err := rt.Remove(ctx, a.ContainerID); err != nil {
 			return err
 		}
-		return launch(ctx, rt, r)
+		return recreate(ctx, rt, r, a.RecreateVolumes)
 	case Create:
-		return launch(ctx, rt, r)
+		return recreate(ctx, rt, r, a.RecreateVolumes)
 	}
 	return fmt.Errorf("unknown action kind %q", a.Kind)
+}
+
+// recreate removes volumes whose definition changed, then launches the
+// replica, which creates them anew.
+func recreate(ctx context.Context, rt Runtime, r spec.Replica, volumes []string) error {
+	for _, v := range volumes {
+		if err := rt.RemoveVolume(ctx, v); err != nil {
+			return err
+		}
+	}
+	return launch(ctx, rt, r)
 }
 
 func launch(ctx context.Context, rt Runtime, r spec.Replica) error {

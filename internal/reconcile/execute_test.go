@@ -60,6 +60,12 @@ func (f *fakeRuntime) Create(_ context.Context, r spec.Replica) (string, error) 
 func (f *fakeRuntime) Start(_ context.Context, id string) error     { return f.call("start " + id) }
 func (f *fakeRuntime) WaitReady(_ context.Context, id string) error { return f.call("wait " + id) }
 func (f *fakeRuntime) Remove(_ context.Context, id string) error    { return f.call("remove " + id) }
+func (f *fakeRuntime) RemoveVolume(_ context.Context, name string) error {
+	return f.call("remove-volume " + name)
+}
+func (f *fakeRuntime) DeleteData(_ context.Context, m spec.Mount) error {
+	return f.call("delete-data " + m.Source)
+}
 
 func (f *fakeRuntime) recorded() []string {
 	f.mu.Lock()

@@ -7,6 +7,7 @@ package reconcile
 import (
 	"fmt"
 	"sort"
+	"strings"
 
 	"github.com/statefulhq/terraform-provider-stateful/internal/spec"
 )
@@ -31,6 +32,14 @@ type Observed struct {
 	Address     string
 	// Spec is the raw service-definition label, for import.
 	Spec string
+	// Mounts are the container's mounts: Docker volume names or host paths.
+	Mounts []ObservedMount
+}
+
+// ObservedMount is one mount of an observed container.
+type ObservedMount struct {
+	Source string
+	Target string
 }
 
 // Kind is what an action does to a replica.
@@ -52,6 +61,33 @@ type Action struct {
 	Name        string
 	ContainerID string
 	Reason      string
+	// RecreateVolumes lists Docker volumes a replace removes (after the old
+	// container) so that they are created anew with their new definition.
+	RecreateVolumes []string
+	// DeleteData lists the data a remove deletes (retention = delete).
+	DeleteData []spec.Mount
+}
+
+// ObservedVolume is one Docker volume owned by the service.
+type ObservedVolume struct {
+	Name       string
+	Definition string
+}
+
+// Options are what Plan needs beyond replicas: the service's volumes as
+// observed, its retention, and how to render any ordinal's mounts.
+type Options struct {
+	Volumes   []ObservedVolume
+	Retention spec.Retention
+	MountsFor func(ordinal int) ([]spec.Mount, error)
+}
+
+// Blocked is a replica whose volume definition changed where Docker cannot
+// change it in place, without the opt-in to recreate it.
+type Blocked struct {
+	Replica string
+	Volume  string
+	Source  string
 }
 
 func (a Action) String() string {
@@ -66,20 +102,38 @@ func (a Action) String() string {
 // missing and stopped replicas in ascending ordinal order, to restore
 // availability; then replacements, highest ordinal first, one at a time.
 func Plan(desired []spec.Replica, observed []Observed) []Action {
+	actions, _ := PlanWith(desired, observed, Options{})
+	return actions
+}
+
+// PlanWith is Plan with volumes: a changed volume definition replaces the
+// replica and recreates the volume when the volume opts in, and is reported
+// as Blocked otherwise; scale-down deletes data when retention says so.
+func PlanWith(desired []spec.Replica, observed []Observed, opts Options) ([]Action, []Blocked) {
 	slots, condemned := assign(desired, observed)
+	changed, blocked := changedVolumes(desired, opts.Volumes)
 	var removals, repairs, replacements []Action
 	for _, o := range condemned {
 		reason := "scale down"
 		if _, wanted := slots[o.Ordinal]; wanted {
 			reason = "duplicate of ordinal " + fmt.Sprint(o.Ordinal)
 		}
-		removals = append(removals, Action{Kind: Remove, Ordinal: o.Ordinal, Name: o.Name, ContainerID: o.ID, Reason: reason})
+		a := Action{Kind: Remove, Ordinal: o.Ordinal, Name: o.Name, ContainerID: o.ID, Reason: reason}
+		if reason == "scale down" && opts.Retention.DeleteWhenScaled() {
+			a.DeleteData = perReplicaData(opts, o.Ordinal)
+		}
+		removals = append(removals, a)
 	}
 	for _, r := range desired {
 		o, found := slots[r.Ordinal]
+		recreate := changed[r.Ordinal]
 		switch {
 		case !found:
-			repairs = append(repairs, Action{Kind: Create, Ordinal: r.Ordinal, Name: r.Name})
+			repairs = append(repairs, Action{Kind: Create, Ordinal: r.Ordinal, Name: r.Name, RecreateVolumes: recreate})
+		case len(recreate) > 0:
+			a := replace(r, o, "volume definition changed: "+strings.Join(recreate, ", ")+" recreated")
+			a.RecreateVolumes = recreate
+			replacements = append(replacements, a)
 		case !identityMatches(r, o):
 			replacements = append(replacements, replace(r, o, "renamed outside Terraform"))
 		case !specMatches(r, o):
@@ -92,7 +146,50 @@ func Plan(desired []spec.Replica, observed []Observed) []Action {
 	}
 	sort.SliceStable(repairs, func(i, j int) bool { return repairs[i].Ordinal < repairs[j].Ordinal })
 	sort.SliceStable(replacements, func(i, j int) bool { return replacements[i].Ordinal > replacements[j].Ordinal })
-	return append(append(removals, repairs...), replacements...)
+	return append(append(removals, repairs...), replacements...), blocked
+}
+
+// changedVolumes finds desired Docker volumes that exist with another
+// definition: to recreate per ordinal (opted in), or blocked.
+func changedVolumes(desired []spec.Replica, observed []ObservedVolume) (map[int][]string, []Blocked) {
+	existing := make(map[string]string, len(observed))
+	for _, v := range observed {
+		existing[v.Name] = v.Definition
+	}
+	recreate := map[int][]string{}
+	var blocked []Blocked
+	for _, r := range desired {
+		for _, m := range r.Container.Mounts {
+			def, found := existing[m.Source]
+			if !m.Named() || !found || def == m.Definition {
+				continue
+			}
+			if m.RecreateOnChange && !m.Shared {
+				recreate[r.Ordinal] = append(recreate[r.Ordinal], m.Source)
+			} else if !m.Shared || r.Ordinal == desired[0].Ordinal {
+				blocked = append(blocked, Blocked{Replica: r.Name, Volume: m.Volume, Source: m.Source})
+			}
+		}
+	}
+	return recreate, blocked
+}
+
+// perReplicaData is the data of one ordinal that retention may delete.
+func perReplicaData(opts Options, ordinal int) []spec.Mount {
+	if opts.MountsFor == nil {
+		return nil
+	}
+	mounts, err := opts.MountsFor(ordinal)
+	if err != nil {
+		return nil
+	}
+	var out []spec.Mount
+	for _, m := range mounts {
+		if !m.Shared {
+			out = append(out, m)
+		}
+	}
+	return out
 }
 
 // Touched lists the ordinals an action list changes.

@@ -7,10 +7,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sort"
+	"strings"
 	"time"
 
 	"github.com/hashicorp/terraform-plugin-framework/path"
 	"github.com/hashicorp/terraform-plugin-framework/resource"
+	"github.com/hashicorp/terraform-plugin-framework/tfsdk"
 	"github.com/hashicorp/terraform-plugin-framework/types"
 
 	"github.com/statefulhq/terraform-provider-stateful/internal/docker"
@@ -112,7 +115,7 @@ func (r *serviceResource) Create(ctx context.Context, req resource.CreateRequest
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 
-	observed, err := r.rollout(ctx, plan)
+	observed, err := r.rollout(ctx, plan, req.Config)
 	if err != nil {
 		// No state: the next apply creates again and adopts what this one
 		// left, instead of replacing a tainted resource.
@@ -171,7 +174,7 @@ func (r *serviceResource) Update(ctx context.Context, req resource.UpdateRequest
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 
-	observed, err := r.rollout(ctx, plan)
+	observed, err := r.rollout(ctx, plan, req.Config)
 	if err != nil {
 		// Record each replica as it now is, so the next plan resumes.
 		resp.Diagnostics.AddError("Could not update the service", err.Error())
@@ -212,8 +215,9 @@ func (r *serviceResource) ImportState(ctx context.Context, req resource.ImportSt
 
 // rollout brings the host to the planned service and returns the replicas
 // as observed afterwards (also after a failure, when they could be listed).
-func (r *serviceResource) rollout(ctx context.Context, plan serviceModel) ([]reconcile.Observed, error) {
+func (r *serviceResource) rollout(ctx context.Context, plan serviceModel, config tfsdk.Config) ([]reconcile.Observed, error) {
 	svc, _, diags := plan.toSpec(ctx)
+	diags.Append(withCredentials(ctx, config, &svc)...)
 	if diags.HasError() {
 		return nil, fmt.Errorf("read configuration: %v", diags)
 	}
@@ -233,13 +237,21 @@ func (r *serviceResource) rollout(ctx context.Context, plan serviceModel) ([]rec
 	if err != nil {
 		return nil, err
 	}
-	actions := reconcile.Plan(desired, observed)
+	opts, err := planOptions(ctx, host, svc)
+	if err != nil {
+		return observed, err
+	}
+	actions, blocked := reconcile.PlanWith(desired, observed, opts)
+	if len(blocked) > 0 {
+		return observed, errors.New(blockedDetail(blocked))
+	}
 	if launches(actions) {
 		if err := host.EnsureImage(ctx, svc.Image, svc.PullPolicy); err != nil {
 			return observed, err
 		}
 	}
-	execErr := reconcile.Execute(ctx, docker.ServiceRuntime{Host: host, Grace: grace}, desired, actions)
+	runtime := docker.ServiceRuntime{Host: host, Service: svc.Name, Image: svc.Image, Grace: grace}
+	execErr := reconcile.Execute(ctx, runtime, desired, actions)
 	// List even when the deadline passed, so state tells the truth.
 	final, err := host.ListReplicas(context.WithoutCancel(ctx), svc.Name)
 	if err != nil {
@@ -249,26 +261,121 @@ func (r *serviceResource) rollout(ctx context.Context, plan serviceModel) ([]rec
 }
 
 // destroy stops and removes every replica in parallel, then the network.
-// Volumes are kept.
+// Volumes are kept unless retention.when_deleted is "delete".
 func (r *serviceResource) destroy(ctx context.Context, state serviceModel) error {
 	host := r.hosts.Default()
-	name := state.Name.ValueString()
-	grace, err := spec.ParseDuration("stop_grace_period", state.StopGracePeriod.ValueString())
+	svc, _, diags := state.toSpec(ctx)
+	if diags.HasError() {
+		return fmt.Errorf("read state: %v", diags)
+	}
+	grace, err := spec.ParseDuration("stop_grace_period", svc.StopGracePeriod)
 	if err != nil {
 		grace = 10 * time.Second
 	}
-	observed, err := host.ListReplicas(ctx, name)
+	observed, err := host.ListReplicas(ctx, svc.Name)
 	if err != nil {
 		return err
 	}
+	runtime := docker.ServiceRuntime{Host: host, Service: svc.Name, Image: svc.Image, Grace: grace}
 	actions := make([]reconcile.Action, 0, len(observed))
 	for _, o := range observed {
 		actions = append(actions, reconcile.Action{Kind: reconcile.Remove, Ordinal: o.Ordinal, Name: o.Name, ContainerID: o.ID, Reason: "destroy"})
 	}
-	if err := reconcile.ExecuteParallel(ctx, docker.ServiceRuntime{Host: host, Grace: grace}, nil, actions, deleteParallelism); err != nil {
+	if err := reconcile.ExecuteParallel(ctx, runtime, nil, actions, deleteParallelism); err != nil {
 		return err
 	}
-	return host.RemoveNetwork(ctx, name)
+	if svc.Retention.DeleteWhenDeleted() {
+		instances, _ := state.instances(ctx)
+		if err := deleteAllData(ctx, host, runtime, svc, knownOrdinals(svc, observed, instances)); err != nil {
+			return err
+		}
+	}
+	return host.RemoveNetwork(ctx, svc.Name)
+}
+
+// planOptions gathers what PlanWith needs about volumes: one volume list
+// call, only when the service has Docker volumes.
+func planOptions(ctx context.Context, host *docker.Host, svc spec.Service) (reconcile.Options, error) {
+	opts := reconcile.Options{Retention: svc.Retention, MountsFor: svc.MountsFor}
+	if !hasNamedVolumes(svc) {
+		return opts, nil
+	}
+	volumes, err := host.ListVolumes(ctx, svc.Name)
+	opts.Volumes = volumes
+	return opts, err
+}
+
+func hasNamedVolumes(svc spec.Service) bool {
+	for _, v := range svc.Volumes {
+		if v.Host == nil {
+			return true
+		}
+	}
+	return false
+}
+
+// blockedDetail explains a volume definition change Docker cannot apply in
+// place, and the user's choices.
+func blockedDetail(blocked []reconcile.Blocked) string {
+	var b strings.Builder
+	b.WriteString("Docker cannot change a volume's driver or options in place, and these volumes exist with another definition:\n")
+	for _, x := range blocked {
+		fmt.Fprintf(&b, "  - %s: volume %q (%s)\n", x.Replica, x.Volume, x.Source)
+	}
+	b.WriteString("Choose one:\n" +
+		"  - revert the change to keep using the existing volumes and their data;\n" +
+		"  - rename the volume block: new volumes are created and the old ones are kept, unmounted;\n" +
+		"  - set recreate_on_change = true on the volume: apply removes each replica's volume, DELETING ITS DATA, and creates it anew.\n" +
+		"A volume shared by all replicas (per_replica = false) can only be recreated while no replica uses it: scale to 0 first.")
+	return b.String()
+}
+
+// deleteAllData deletes the service's data on destroy: every Docker volume
+// it owns, and the host directories of every ordinal it ever had.
+func deleteAllData(ctx context.Context, host *docker.Host, runtime docker.ServiceRuntime, svc spec.Service, ordinals []int) error {
+	volumes, err := host.ListVolumes(ctx, svc.Name)
+	if err != nil {
+		return err
+	}
+	var errs []error
+	for _, v := range volumes {
+		errs = append(errs, host.RemoveVolume(ctx, v.Name))
+	}
+	emptied := map[string]bool{}
+	for _, ordinal := range ordinals {
+		mounts, err := svc.MountsFor(ordinal)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		for _, m := range mounts {
+			if !m.Named() && !emptied[m.Source] {
+				emptied[m.Source] = true
+				errs = append(errs, runtime.DeleteData(ctx, m))
+			}
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// knownOrdinals are the ordinals a service has now, had in state, or wants.
+func knownOrdinals(svc spec.Service, observed []reconcile.Observed, instances []instanceModel) []int {
+	seen := map[int]bool{}
+	for _, o := range svc.Ordinals() {
+		seen[o] = true
+	}
+	for _, o := range observed {
+		seen[o.Ordinal] = true
+	}
+	for _, i := range instances {
+		seen[int(i.Ordinal.ValueInt64())] = true
+	}
+	out := make([]int, 0, len(seen))
+	for o := range seen {
+		out = append(out, o)
+	}
+	sort.Ints(out)
+	return out
 }
 
 func launches(actions []reconcile.Action) bool {

@@ -36,6 +36,8 @@ type serviceModel struct {
 	Instances        types.List     `tfsdk:"instances"`
 	Port             types.List     `tfsdk:"port"`
 	Health           types.Object   `tfsdk:"health"`
+	Volume           types.List     `tfsdk:"volume"`
+	Retention        types.Object   `tfsdk:"retention"`
 	Timeouts         timeouts.Value `tfsdk:"timeouts"`
 }
 
@@ -63,6 +65,7 @@ type instanceModel struct {
 	State       types.String `tfsdk:"state"`
 	Health      types.String `tfsdk:"health"`
 	Fingerprint types.String `tfsdk:"fingerprint"`
+	Volumes     types.List   `tfsdk:"volumes"`
 }
 
 // toSpec reads the service definition out of the model. known is false
@@ -70,7 +73,7 @@ type instanceModel struct {
 // resources not yet created).
 func (m serviceModel) toSpec(ctx context.Context) (svc spec.Service, known bool, diags diag.Diagnostics) {
 	if !allKnown(m.Name, m.Image, m.Replicas, m.OrdinalStart, m.Command, m.Entrypoint, m.Env, m.Labels, m.User,
-		m.Restart, m.StopSignal, m.StopGracePeriod, m.PullPolicy, m.StableMACAddress, m.Port, m.Health) {
+		m.Restart, m.StopSignal, m.StopGracePeriod, m.PullPolicy, m.StableMACAddress, m.Port, m.Health, m.Volume, m.Retention) {
 		return spec.Service{}, false, nil
 	}
 	svc = spec.Service{
@@ -112,6 +115,14 @@ func (m serviceModel) toSpec(ctx context.Context) (svc spec.Service, known bool,
 		}
 		diags.Append(h.Test.ElementsAs(ctx, &svc.Health.Test, true)...)
 	}
+	volumes, known, d := volumesToSpec(ctx, m.Volume)
+	diags.Append(d...)
+	if !known {
+		return spec.Service{}, false, diags
+	}
+	svc.Volumes = volumes
+	svc.Retention, d = retentionToSpec(ctx, m.Retention)
+	diags.Append(d...)
 	return svc, !diags.HasError(), diags
 }
 
@@ -157,6 +168,10 @@ func (m *serviceModel) fromSpec(ctx context.Context, svc spec.Service, replicas 
 		m.Health, d = types.ObjectValueFrom(ctx, healthAttrTypes, hm)
 		diags.Append(d...)
 	}
+	m.Volume, d = volumesFromSpec(ctx, svc.Volumes)
+	diags.Append(d...)
+	m.Retention, d = retentionFromSpec(ctx, svc.Retention)
+	diags.Append(d...)
 	return diags
 }
 
@@ -184,6 +199,7 @@ func observedInstance(o reconcile.Observed) instanceModel {
 		State:       types.StringValue(o.State),
 		Health:      types.StringValue(o.Health),
 		Fingerprint: types.StringValue(o.Fingerprint),
+		Volumes:     instanceVolumesValue(observedVolumes(o)),
 	}
 }
 

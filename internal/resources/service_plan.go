@@ -3,12 +3,15 @@ package resources
 import (
 	"context"
 	"fmt"
+	"slices"
+	"strings"
 
 	"github.com/hashicorp/terraform-plugin-framework/diag"
 	"github.com/hashicorp/terraform-plugin-framework/path"
 	"github.com/hashicorp/terraform-plugin-framework/resource"
 	"github.com/hashicorp/terraform-plugin-framework/types"
 
+	"github.com/statefulhq/terraform-provider-stateful/internal/docker"
 	"github.com/statefulhq/terraform-provider-stateful/internal/reconcile"
 	"github.com/statefulhq/terraform-provider-stateful/internal/spec"
 )
@@ -49,6 +52,7 @@ func plannedInstances(prior []instanceModel, desired []spec.Replica, actions []r
 			State:       types.StringValue(reconcile.StateRunning), // apply waits for it
 			Health:      types.StringUnknown(),
 			Fingerprint: types.StringValue(r.Fingerprint),
+			Volumes:     instanceVolumesValue(desiredVolumes(r.Container.Mounts)),
 		}
 		if a.Kind == reconcile.Start {
 			entry.ContainerID = types.StringValue(a.ContainerID)
@@ -80,6 +84,7 @@ func appliedInstances(planned []instanceModel, observed []reconcile.Observed) []
 			State:       fill(p.State, seen.State),
 			Health:      fill(p.Health, seen.Health),
 			Fingerprint: fill(p.Fingerprint, seen.Fingerprint),
+			Volumes:     fillList(p.Volumes, seen.Volumes),
 		})
 	}
 	return out
@@ -88,6 +93,13 @@ func appliedInstances(planned []instanceModel, observed []reconcile.Observed) []
 // better prefers a running container when an ordinal was seen twice.
 func better(a, b reconcile.Observed) bool {
 	return a.State == reconcile.StateRunning && b.State != reconcile.StateRunning
+}
+
+func fillList(planned, seen types.List) types.List {
+	if planned.IsUnknown() {
+		return seen
+	}
+	return planned
 }
 
 func fill(planned, seen types.String) types.String {
@@ -118,8 +130,17 @@ func (r *serviceResource) planInstances(ctx context.Context, req resource.Modify
 	for _, p := range prior {
 		observed = append(observed, p.asObserved())
 	}
-	actions := reconcile.Plan(desired, observed)
 	host := r.hosts.Default()
+	opts, err := planOptions(ctx, host, svc)
+	if err != nil {
+		diags.AddError("Could not read the service's volumes", err.Error())
+		return diags
+	}
+	actions, blocked := reconcile.PlanWith(desired, observed, opts)
+	if len(blocked) > 0 {
+		diags.AddAttributeError(volumePath, "Volume definition changed", blockedDetail(blocked))
+	}
+	diags.Append(checkDrivers(ctx, host, svc)...)
 	if svc.PullPolicy == spec.PullNever && launches(actions) {
 		present, err := host.ImageExists(ctx, svc.Image)
 		switch {
@@ -134,5 +155,33 @@ func (r *serviceResource) planInstances(ctx context.Context, req resource.Modify
 	instances, d := instancesValue(ctx, plannedInstances(prior, desired, actions, types.StringValue(host.Name())))
 	diags.Append(d...)
 	plan.Instances = instances
+	return diags
+}
+
+// checkDrivers fails the plan when a plugin volume's driver is not on the
+// host.
+func checkDrivers(ctx context.Context, host *docker.Host, svc spec.Service) diag.Diagnostics {
+	var diags diag.Diagnostics
+	var wanted []string
+	for _, v := range svc.Volumes {
+		if v.Plugin != nil {
+			wanted = append(wanted, v.Plugin.Driver)
+		}
+	}
+	if len(wanted) == 0 {
+		return nil
+	}
+	drivers, err := host.VolumeDrivers(ctx)
+	if err != nil {
+		diags.AddError("Could not list the host's volume drivers", err.Error())
+		return diags
+	}
+	for i, d := range wanted {
+		if !slices.Contains(drivers, d) && !slices.Contains(drivers, d+":latest") {
+			diags.AddAttributeError(volumePath, "Volume driver not installed",
+				fmt.Sprintf("Volume driver %q is not installed on host %q (it has: %s). Install the plugin there (docker plugin install), or choose another driver.",
+					wanted[i], host.Name(), strings.Join(drivers, ", ")))
+		}
+	}
 	return diags
 }

@@ -33,8 +33,10 @@ func serviceSchema(ctx context.Context) schema.Schema {
 			"removes the highest. Replicas stopped, removed or changed outside Terraform show up in the next plan, and apply repairs them.",
 		Attributes: serviceAttributes(),
 		Blocks: map[string]schema.Block{
-			"port":     portBlock(),
-			"health":   healthBlock(),
+			"port":      portBlock(),
+			"health":    healthBlock(),
+			"volume":    volumeBlock(),
+			"retention": retentionBlock(),
 			"timeouts": timeouts.Block(ctx, timeouts.Opts{Create: true, Update: true, Delete: true}),
 		},
 	}
@@ -155,6 +157,16 @@ func serviceAttributes() map[string]schema.Attribute {
 					"state":        schema.StringAttribute{Computed: true, MarkdownDescription: "The Docker container state (`running`, `exited`, ...)."},
 					"health":       schema.StringAttribute{Computed: true, MarkdownDescription: "`healthy`, `unhealthy`, `starting`, or empty without a health check."},
 					"fingerprint":  schema.StringAttribute{Computed: true, MarkdownDescription: "A digest of the replica's container configuration; it changes when apply must replace the replica."},
+					"volumes": schema.ListNestedAttribute{
+						Computed:            true,
+						MarkdownDescription: "The replica's volumes, in the order of the `volume` blocks.",
+						NestedObject: schema.NestedAttributeObject{Attributes: map[string]schema.Attribute{
+							"name":     schema.StringAttribute{Computed: true, MarkdownDescription: "The `volume` block's name."},
+							"strategy": schema.StringAttribute{Computed: true, MarkdownDescription: "`host`, `shared` or `plugin`."},
+							"source":   schema.StringAttribute{Computed: true, MarkdownDescription: "The host path (`host`) or the Docker volume name (`shared`, `plugin`)."},
+							"target":   schema.StringAttribute{Computed: true, MarkdownDescription: "Where the replica sees it."},
+						}},
+					},
 				},
 			},
 		},
@@ -246,6 +258,14 @@ var instanceAttrTypes = map[string]attr.Type{
 	"state":        types.StringType,
 	"health":       types.StringType,
 	"fingerprint":  types.StringType,
+	"volumes":      types.ListType{ElemType: types.ObjectType{AttrTypes: instanceVolumeAttrTypes}},
+}
+
+var instanceVolumeAttrTypes = map[string]attr.Type{
+	"name":     types.StringType,
+	"strategy": types.StringType,
+	"source":   types.StringType,
+	"target":   types.StringType,
 }
 
 var portAttrTypes = map[string]attr.Type{

@@ -24,6 +24,8 @@ const (
 	// LabelSpec holds the service definition (never secrets) so that import
 	// can rebuild the configuration from one list call.
 	LabelSpec = LabelPrefix + "spec"
+	// LabelDefinition digests a Docker volume's driver and options.
+	LabelDefinition = LabelPrefix + "definition"
 )
 
 // Defaults of optional settings, shared by the schema and validation.
@@ -59,6 +61,8 @@ type Service struct {
 	PullPolicy      string            `json:"pull_policy"`
 	StableMAC       bool              `json:"stable_mac_address,omitempty"`
 	Health          *Health           `json:"health,omitempty"`
+	Volumes         []Volume          `json:"volumes,omitempty"`
+	Retention       Retention         `json:"retention,omitzero"`
 }
 
 // Port publishes a container port on the host. External is the host port of
@@ -106,6 +110,7 @@ type Container struct {
 	MAC         string            `json:"mac,omitempty"`
 	Network     string            `json:"network"`
 	Aliases     []string          `json:"aliases"`
+	Mounts      []Mount           `json:"mounts,omitempty"`
 }
 
 // RestartPolicy is Docker's restart policy.
@@ -178,6 +183,9 @@ func (s Service) Render() ([]Replica, error) {
 	replicas := make([]Replica, 0, max(s.Replicas, 0))
 	for _, ordinal := range s.Ordinals() {
 		c := base.forReplica(s, ordinal)
+		if c.Mounts, err = s.MountsFor(ordinal); err != nil {
+			return nil, err
+		}
 		fp, err := Fingerprint(c)
 		if err != nil {
 			return nil, err

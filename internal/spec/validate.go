@@ -2,6 +2,7 @@ package spec
 
 import (
 	"fmt"
+	"path"
 	"regexp"
 	"strconv"
 	"strings"
@@ -80,6 +81,7 @@ func (s Service) Validate() []error {
 		}
 	}
 	errs = append(errs, s.validatePorts()...)
+	errs = append(errs, s.validateVolumes()...)
 	if _, err := s.Render(); err != nil {
 		errs = append(errs, err)
 	}
@@ -122,3 +124,75 @@ func overlaps(a, b Port, replicas int) bool {
 }
 
 func wildcard(ip string) bool { return ip == "" || ip == "0.0.0.0" || ip == "::" }
+
+var volumeNamePattern = regexp.MustCompile(`^[a-z0-9][a-z0-9_.-]*$`)
+
+// validateVolumes checks volume blocks against each other and renders them
+// for every desired ordinal, so template and path errors surface at plan.
+func (s Service) validateVolumes() []error {
+	var errs []error
+	names, targets := map[string]bool{}, map[string]string{}
+	for i, v := range s.Volumes {
+		at := fmt.Sprintf("volume[%d]", i)
+		if !volumeNamePattern.MatchString(v.Name) {
+			errs = append(errs, fmt.Errorf("%s.name: %q must be lower-case letters, digits, '_', '.' or '-' (it becomes part of Docker volume names)", at, v.Name))
+		}
+		if names[v.Name] {
+			errs = append(errs, fmt.Errorf("%s.name: two volumes are named %q; volume names must be unique", at, v.Name))
+		}
+		names[v.Name] = true
+		if !path.IsAbs(v.Target) {
+			errs = append(errs, fmt.Errorf("%s.target: %q is not an absolute path in the container", at, v.Target))
+		} else if other, dup := targets[path.Clean(v.Target)]; dup {
+			errs = append(errs, fmt.Errorf("%s.target: volumes %q and %q both mount at %s; give each its own target", at, other, v.Name, v.Target))
+		}
+		targets[path.Clean(v.Target)] = v.Name
+		if n := countStrategies(v); n != 1 {
+			errs = append(errs, fmt.Errorf("%s: give exactly one of the host, shared or plugin blocks (found %d)", at, n))
+			continue
+		}
+		errs = append(errs, s.validateHostPaths(at, v)...)
+	}
+	for _, r := range []struct{ name, value string }{{"retention.when_scaled", s.Retention.WhenScaled}, {"retention.when_deleted", s.Retention.WhenDeleted}} {
+		if r.value != "" && r.value != Retain && r.value != Delete {
+			errs = append(errs, fmt.Errorf("%s: %q must be %q or %q", r.name, r.value, Retain, Delete))
+		}
+	}
+	return errs
+}
+
+func countStrategies(v Volume) int {
+	n := 0
+	for _, set := range []bool{v.Host != nil, v.Shared != nil, v.Plugin != nil} {
+		if set {
+			n++
+		}
+	}
+	return n
+}
+
+// validateHostPaths catches per-replica host paths that would make two
+// replicas share one directory.
+func (s Service) validateHostPaths(at string, v Volume) []error {
+	if v.Host == nil || !v.PerReplica {
+		return nil
+	}
+	seen := map[string]int{}
+	for _, ordinal := range s.Ordinals() {
+		p, err := renderPath(v.Host.Path, Identity{Service: s.Name, Name: ReplicaName(s.Name, ordinal), Ordinal: ordinal})
+		if err != nil {
+			return []error{fmt.Errorf("%s.%w", at, err)}
+		}
+		if first, dup := seen[p]; dup {
+			return []error{fmt.Errorf("%s.host.path: replicas %d and %d would share %s; put {{.Ordinal}} in the path, or set per_replica = false to share one directory on purpose", at, first, ordinal, p)}
+		}
+		seen[p] = ordinal
+	}
+	if _, err := ParseOwner(v.Host.Owner); err != nil {
+		return []error{fmt.Errorf("%s.%w", at, err)}
+	}
+	if _, err := ParseMode(v.Host.Mode); err != nil {
+		return []error{fmt.Errorf("%s.host.%w", at, err)}
+	}
+	return nil
+}

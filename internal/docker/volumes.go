@@ -1,0 +1,209 @@
+package docker
+
+import (
+	"archive/tar"
+	"bytes"
+	"context"
+	"fmt"
+	"path"
+	"strconv"
+	"strings"
+	"time"
+
+	cerrdefs "github.com/containerd/errdefs"
+	"github.com/docker/docker/api/types/container"
+	"github.com/docker/docker/api/types/filters"
+	"github.com/docker/docker/api/types/mount"
+	"github.com/docker/docker/api/types/volume"
+	"github.com/docker/docker/client"
+
+	"github.com/statefulhq/terraform-provider-stateful/internal/reconcile"
+	"github.com/statefulhq/terraform-provider-stateful/internal/spec"
+)
+
+// helperParent is where a helper container sees the parent of a host
+// directory it creates or empties.
+const helperParent = "/stateful-parent"
+
+// ListVolumes returns the Docker volumes owned by the service, in one call.
+func (h *Host) ListVolumes(ctx context.Context, service string) ([]reconcile.ObservedVolume, error) {
+	cli, err := h.client(ctx)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := cli.VolumeList(ctx, volume.ListOptions{Filters: filters.NewArgs(filters.Arg("label", spec.LabelService+"="+service))})
+	if err != nil {
+		return nil, h.errorf("list volumes of service %q: %w", service, err)
+	}
+	out := make([]reconcile.ObservedVolume, 0, len(resp.Volumes))
+	for _, v := range resp.Volumes {
+		out = append(out, reconcile.ObservedVolume{Name: v.Name, Definition: v.Labels[spec.LabelDefinition]})
+	}
+	return out, nil
+}
+
+// VolumeDrivers lists the volume drivers the daemon knows.
+func (h *Host) VolumeDrivers(ctx context.Context) ([]string, error) {
+	cli, err := h.client(ctx)
+	if err != nil {
+		return nil, err
+	}
+	info, err := cli.Info(ctx)
+	if err != nil {
+		return nil, h.errorf("read daemon info: %w", err)
+	}
+	return info.Plugins.Volume, nil
+}
+
+// EnsureMounts makes the data of a replica's mounts exist: Docker volumes
+// are created (or re-adopted by name), host directories created. Existing
+// data is never touched.
+func (h *Host) EnsureMounts(ctx context.Context, service, image string, ordinal int, mounts []spec.Mount) error {
+	for _, m := range mounts {
+		var err error
+		if m.Named() {
+			err = h.ensureVolume(ctx, service, ordinal, m)
+		} else {
+			err = h.ensureHostDir(ctx, image, m)
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (h *Host) ensureVolume(ctx context.Context, service string, ordinal int, m spec.Mount) error {
+	cli, err := h.client(ctx)
+	if err != nil {
+		return err
+	}
+	existing, err := cli.VolumeInspect(ctx, m.Source)
+	switch {
+	case err == nil && existing.Labels[spec.LabelService] != service:
+		return h.errorf("volume %q exists but is not owned by service %q; remove or rename it, or rename volume %q", m.Source, service, m.Volume)
+	case err == nil && existing.Labels[spec.LabelDefinition] != m.Definition:
+		return h.errorf("volume %q exists with another definition (driver or options); set recreate_on_change on volume %q to replace it, deleting its data", m.Source, m.Volume)
+	case err == nil:
+		return nil // re-adopted: same name, same definition
+	case !cerrdefs.IsNotFound(err):
+		return h.errorf("inspect volume %q: %w", m.Source, err)
+	}
+	labels := map[string]string{spec.LabelService: service, spec.LabelVolume: m.Volume, spec.LabelDefinition: m.Definition}
+	if !m.Shared {
+		labels[spec.LabelOrdinal] = strconv.Itoa(ordinal)
+	}
+	_, err = cli.VolumeCreate(ctx, volume.CreateOptions{Name: m.Source, Driver: m.Driver, DriverOpts: spec.MountOptions(m), Labels: labels})
+	if err != nil {
+		// Never echo the options: they may hold write-only credentials.
+		return h.errorf("create volume %q with driver %q: %w", m.Source, m.Driver, redact(err, m.Credentials))
+	}
+	return nil
+}
+
+// RemoveVolume removes a Docker volume; a missing one is not an error.
+func (h *Host) RemoveVolume(ctx context.Context, name string) error {
+	cli, err := h.client(ctx)
+	if err != nil {
+		return err
+	}
+	if err := cli.VolumeRemove(ctx, name, false); err != nil && !cerrdefs.IsNotFound(err) {
+		return h.errorf("remove volume %q: %w", name, err)
+	}
+	return nil
+}
+
+// ensureHostDir creates a missing host directory with its owner and mode,
+// through the daemon, so it works on remote hosts without SSH: a helper
+// container (never started) binds the parent directory, and a directory
+// entry is copied into it.
+func (h *Host) ensureHostDir(ctx context.Context, image string, m spec.Mount) error {
+	parent, base := path.Split(m.Source)
+	return h.withHelper(ctx, image, container.HostConfig{Binds: []string{parent + ":" + helperParent}}, func(cli *client.Client, id string) error {
+		stat, err := cli.ContainerStatPath(ctx, id, path.Join(helperParent, base))
+		switch {
+		case err == nil && !stat.Mode.IsDir():
+			return fmt.Errorf("host path %s exists and is not a directory", m.Source)
+		case err == nil:
+			return nil // existing data: never touched
+		case !cerrdefs.IsNotFound(err):
+			return fmt.Errorf("stat host path %s: %w", m.Source, err)
+		}
+		return cli.CopyToContainer(ctx, id, helperParent, dirEntry(base, m), container.CopyToContainerOptions{CopyUIDGID: true})
+	})
+}
+
+// EmptyHostDir deletes everything in a host directory (retention =
+// delete), leaving it empty with the configured owner and mode. Through the
+// daemon only: the directory is replaced by a file, then by a directory.
+func (h *Host) EmptyHostDir(ctx context.Context, image string, m spec.Mount) error {
+	parent, base := path.Split(m.Source)
+	bind := mount.Mount{Type: mount.TypeBind, Source: path.Clean(parent), Target: helperParent}
+	err := h.withHelper(ctx, image, container.HostConfig{Mounts: []mount.Mount{bind}}, func(cli *client.Client, id string) error {
+		if _, err := cli.ContainerStatPath(ctx, id, path.Join(helperParent, base)); cerrdefs.IsNotFound(err) {
+			return nil
+		}
+		opts := container.CopyToContainerOptions{AllowOverwriteDirWithFile: true, CopyUIDGID: true}
+		if err := cli.CopyToContainer(ctx, id, helperParent, fileEntry(base), opts); err != nil {
+			return err
+		}
+		return cli.CopyToContainer(ctx, id, helperParent, dirEntry(base, m), opts)
+	})
+	if err != nil && strings.Contains(err.Error(), "bind source path does not exist") {
+		return nil // nothing there to delete
+	}
+	return err
+}
+
+// withHelper runs fn against a created, never started container of image
+// with the given mounts, and removes the container afterwards.
+func (h *Host) withHelper(ctx context.Context, image string, hostConfig container.HostConfig, fn func(*client.Client, string) error) error {
+	cli, err := h.client(ctx)
+	if err != nil {
+		return err
+	}
+	hostConfig.NetworkMode = "none"
+	created, err := cli.ContainerCreate(ctx, &container.Config{
+		Image:      image,
+		Entrypoint: []string{"/stateful-helper-never-started"},
+		Labels:     map[string]string{spec.LabelPrefix + "helper": "true"},
+	}, &hostConfig, nil, nil, "")
+	if err != nil {
+		return h.errorf("create helper container from %s: %w", image, err)
+	}
+	defer func() {
+		_ = cli.ContainerRemove(context.WithoutCancel(ctx), created.ID, container.RemoveOptions{Force: true})
+	}()
+	if err := fn(cli, created.ID); err != nil {
+		return h.errorf("%w", err)
+	}
+	return nil
+}
+
+func dirEntry(name string, m spec.Mount) *bytes.Buffer {
+	hdr := &tar.Header{Name: name + "/", Typeflag: tar.TypeDir, Mode: int64(m.Mode), ModTime: time.Now()}
+	if m.Owner != nil {
+		hdr.Uid, hdr.Gid = m.Owner.UID, m.Owner.GID
+	}
+	return tarOf(hdr)
+}
+
+func fileEntry(name string) *bytes.Buffer {
+	return tarOf(&tar.Header{Name: name, Typeflag: tar.TypeReg, Mode: 0o600, ModTime: time.Now()})
+}
+
+func tarOf(hdr *tar.Header) *bytes.Buffer {
+	var buf bytes.Buffer
+	tw := tar.NewWriter(&buf)
+	_ = tw.WriteHeader(hdr) // writes to memory cannot fail
+	_ = tw.Close()
+	return &buf
+}
+
+// redact removes a secret from an error message.
+func redact(err error, secret string) error {
+	if secret == "" || !strings.Contains(err.Error(), secret) {
+		return err
+	}
+	return fmt.Errorf("%s", strings.ReplaceAll(err.Error(), secret, "(credentials)"))
+}

@@ -12,6 +12,7 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -43,23 +44,40 @@ func Docker() *docker.Host {
 	return localHost
 }
 
+// Setup prepares a package's acceptance tests and returns how to undo it.
+type Setup func(context.Context) (cleanup func(), err error)
+
 // Main runs a package's tests. With TF_ACC set it first requires a Docker
-// daemon and builds the workload image; without a daemon it fails loudly
-// instead of letting acceptance tests skip.
-func Main(m *testing.M) {
-	if os.Getenv("TF_ACC") != "" {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-		err := Docker().Ping(ctx)
-		if err == nil {
-			err = BuildWorkloadImages(ctx, Docker())
-		}
-		cancel()
-		if err != nil {
-			fmt.Fprintf(os.Stderr, "FAIL: acceptance tests need a Docker daemon and the workload image: %v\nStart one with scripts/docker-up (make test does).\n", err)
-			os.Exit(1)
-		}
+// daemon, builds the workload image and runs the setups; without a daemon
+// it fails loudly instead of letting acceptance tests skip.
+func Main(m *testing.M, setups ...Setup) {
+	if os.Getenv("TF_ACC") == "" {
+		os.Exit(m.Run())
 	}
-	os.Exit(m.Run())
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	err := Docker().Ping(ctx)
+	if err == nil {
+		err = BuildWorkloadImages(ctx, Docker())
+	}
+	var cleanups []func()
+	for _, setup := range setups {
+		if err != nil {
+			break
+		}
+		var cleanup func()
+		cleanup, err = setup(ctx)
+		cleanups = append(cleanups, cleanup)
+	}
+	cancel()
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "FAIL: acceptance tests need a Docker daemon, the workload image and their fixtures: %v\nStart a daemon with scripts/docker-up (make test does).\n", err)
+		os.Exit(1)
+	}
+	code := m.Run()
+	for _, c := range cleanups {
+		c()
+	}
+	os.Exit(code)
 }
 
 // Name returns a fresh service name with the given prefix. Whatever of the
@@ -88,6 +106,65 @@ func removeLeftovers(t *testing.T, service string) {
 	if err := Docker().RemoveNetwork(ctx, service); err != nil {
 		t.Logf("cleanup of %s: %v", service, err)
 	}
+	volumes, err := Docker().ListVolumes(ctx, service)
+	if err != nil {
+		t.Logf("cleanup of %s: %v", service, err)
+	}
+	for _, v := range volumes {
+		if err := Docker().RemoveVolume(ctx, v.Name); err != nil {
+			t.Logf("cleanup of %s: %v", service, err)
+		}
+	}
+}
+
+// PutKV stores a key in a replica's data directory, through its HTTP API.
+func PutKV(address, key, value string) error {
+	req, err := http.NewRequest(http.MethodPut, "http://"+address+":8080/kv/"+key, strings.NewReader(value))
+	if err != nil {
+		return err
+	}
+	resp, err := (&http.Client{Timeout: 5 * time.Second}).Do(req)
+	if err != nil {
+		return err
+	}
+	defer func() { _ = resp.Body.Close() }()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("PUT %s: status %d", req.URL, resp.StatusCode)
+	}
+	return nil
+}
+
+// GetKV reads a key back from a replica; found is false on 404.
+func GetKV(address, key string) (value string, found bool, err error) {
+	resp, err := (&http.Client{Timeout: 5 * time.Second}).Get("http://" + address + ":8080/kv/" + key)
+	if err != nil {
+		return "", false, err
+	}
+	defer func() { _ = resp.Body.Close() }()
+	switch resp.StatusCode {
+	case http.StatusNotFound:
+		return "", false, nil
+	case http.StatusOK:
+		var body struct {
+			Value string `json:"value"`
+		}
+		err := json.NewDecoder(resp.Body).Decode(&body)
+		return body.Value, true, err
+	}
+	return "", false, fmt.Errorf("GET %s: status %d", resp.Request.URL, resp.StatusCode)
+}
+
+// Address returns the service-network address of a running replica.
+func Address(service, replica string) (string, error) {
+	replicas, err := Replicas(service)
+	if err != nil {
+		return "", err
+	}
+	r, ok := replicas[replica]
+	if !ok || r.Address == "" {
+		return "", fmt.Errorf("replica %s is not running", replica)
+	}
+	return r.Address, nil
 }
 
 // Replicas lists the service's containers on the local daemon, by name.

@@ -22,7 +22,7 @@ import (
 
 const address = "stateful_service.test"
 
-func TestMain(m *testing.M) { acctest.Main(m) }
+func TestMain(m *testing.M) { acctest.Main(m, acctest.StartVolumePlugin) }
 
 // serviceConfig renders a stateful_service named name with extra body lines.
 func serviceConfig(name, image string, replicas int, body string) string {

@@ -59,8 +59,8 @@ func hostVolumeBlock() schema.SingleNestedBlock {
 			"The data lives and dies with that host.",
 		Attributes: map[string]schema.Attribute{
 			"path": schema.StringAttribute{
-				MarkdownDescription: "The absolute directory on the host, such as `/srv/db/{{.Ordinal}}`. " + templateHelp,
-				Required:            true,
+				MarkdownDescription: "Required. The absolute directory on the host, such as `/srv/db/{{.Ordinal}}`. " + templateHelp,
+				Optional:            true,
 			},
 			"owner": schema.StringAttribute{
 				MarkdownDescription: "Numeric `uid` or `uid:gid` for a directory the provider creates (the database's user, such as `999:999`). Defaults to root.",
@@ -82,8 +82,8 @@ func sharedVolumeBlock() schema.SingleNestedBlock {
 			"The data outlives the host.",
 		Attributes: map[string]schema.Attribute{
 			"type": schema.StringAttribute{
-				MarkdownDescription: "The file system type, as `mount -t` takes it: `nfs`, `nfs4`, `cifs`, ...",
-				Required:            true,
+				MarkdownDescription: "Required. The file system type, as `mount -t` takes it: `nfs`, `nfs4`, `cifs`, ...",
+				Optional:            true,
 			},
 			"address": schema.StringAttribute{
 				MarkdownDescription: "The server's address; sent as the `addr=` mount option.",
@@ -121,8 +121,8 @@ func pluginVolumeBlock() schema.SingleNestedBlock {
 			"on the host: checked at plan time when the host answers.",
 		Attributes: map[string]schema.Attribute{
 			"driver": schema.StringAttribute{
-				MarkdownDescription: "The volume driver, such as `rexray/ebs`.",
-				Required:            true,
+				MarkdownDescription: "Required. The volume driver, such as `rexray/ebs`.",
+				Optional:            true,
 			},
 			"options": schema.MapAttribute{
 				MarkdownDescription: "Driver options, passed as given.",

@@ -151,6 +151,10 @@ func (s Service) validateVolumes() []error {
 			errs = append(errs, fmt.Errorf("%s: give exactly one of the host, shared or plugin blocks (found %d)", at, n))
 			continue
 		}
+		if missing := requiredStrategyField(v); missing != "" {
+			errs = append(errs, fmt.Errorf("%s.%s is required", at, missing))
+			continue
+		}
 		errs = append(errs, s.validateHostPaths(at, v)...)
 	}
 	for _, r := range []struct{ name, value string }{{"retention.when_scaled", s.Retention.WhenScaled}, {"retention.when_deleted", s.Retention.WhenDeleted}} {
@@ -159,6 +163,20 @@ func (s Service) validateVolumes() []error {
 		}
 	}
 	return errs
+}
+
+// requiredStrategyField names the strategy attribute that must be set and
+// is not (the framework cannot require attributes of optional blocks).
+func requiredStrategyField(v Volume) string {
+	switch {
+	case v.Host != nil && v.Host.Path == "":
+		return "host.path"
+	case v.Shared != nil && v.Shared.Type == "":
+		return "shared.type"
+	case v.Plugin != nil && v.Plugin.Driver == "":
+		return "plugin.driver"
+	}
+	return ""
 }
 
 func countStrategies(v Volume) int {

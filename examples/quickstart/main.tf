@@ -25,6 +25,16 @@ resource "stateful_service" "kv" {
     DATA_DIR = "/data"
   }
 
+  # Each replica keeps its data in a directory of its own on the Docker host:
+  # kv-0's survives replacement, scale-down and destroy, and comes back.
+  volume {
+    name   = "data"
+    target = "/data"
+    host {
+      path = "/tmp/stateful-demo/{{.Name}}"
+    }
+  }
+
   port {
     internal = 8080
     external = 18080 # kv-0 on 18080, kv-1 on 18081, kv-2 on 18082
@@ -47,6 +57,7 @@ output "replicas" {
     state   = i.state
     health  = i.health
     address = i.address
+    data    = i.volumes[0].source
     url     = "http://127.0.0.1:${18080 + i.ordinal}"
   }]
 }

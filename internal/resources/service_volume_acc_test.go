@@ -216,6 +216,13 @@ func TestAccServiceVolumes_dataSurvivesEverything(t *testing.T) {
 						Check: resource.ComposeAggregateTestCheckFunc(putKey(name, 1, key, value), ids.record(name)),
 					},
 					{
+						ResourceName:            address,
+						ImportState:             true,
+						ImportStateId:           name,
+						ImportStateVerify:       true,
+						ImportStateVerifyIgnore: []string{"timeouts"},
+					},
+					{
 						// (a) an image change replaces the replica; its data stays.
 						Config:           config(acctest.WorkloadImageV2, 3),
 						ConfigPlanChecks: expectUpdate(),
@@ -462,4 +469,78 @@ func TestAccServiceVolumes_invalidConfiguration(t *testing.T) {
 			})
 		})
 	}
+}
+
+func TestAccServiceVolumes_sharedCredentialsAreWriteOnly(t *testing.T) {
+	name := acctest.Name(t, "cred")
+	base := scratch(t)
+	const secret = "password=Zq7-never-in-state"
+	if err := os.MkdirAll(filepath.Join(base, "export-0"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	config := func(version int) string {
+		return serviceConfig(name, acctest.WorkloadImageV1, 1, fmt.Sprintf(`
+  volume {
+    name               = "data"
+    target             = "/data"
+    recreate_on_change = true
+    shared {
+      type                   = "none"
+      device                 = "%s/export-{{.Ordinal}}"
+      options                = "bind"
+      credentials_wo         = %q
+      credentials_wo_version = %d
+    }
+  }`, base, secret, version))
+	}
+	notInState := func(s *terraform.State) error {
+		for _, m := range s.Modules {
+			for addr, r := range m.Resources {
+				for k, v := range r.Primary.Attributes {
+					if strings.Contains(v, "never-in-state") {
+						return fmt.Errorf("%s.%s holds the credentials", addr, k)
+					}
+				}
+			}
+		}
+		return nil
+	}
+	// The credentials reach the volume's mount options (where Docker keeps
+	// them), and not the replica's container.
+	reachedTheVolumeOnly := func(*terraform.State) error {
+		ctx := context.Background()
+		opts, err := acctest.Docker().VolumeOptions(ctx, spec.VolumeName(name, "data", 0, true))
+		if err != nil {
+			return err
+		}
+		if !strings.HasSuffix(opts["o"], ","+secret) {
+			return fmt.Errorf("volume mount options %q lack the credentials", opts["o"])
+		}
+		info, err := acctest.Docker().InspectContainer(ctx, spec.ReplicaName(name, 0))
+		if err != nil {
+			return err
+		}
+		if b, _ := json.Marshal(info); strings.Contains(string(b), "never-in-state") {
+			return fmt.Errorf("docker inspect of the replica shows the credentials")
+		}
+		return nil
+	}
+	resource.ParallelTest(t, resource.TestCase{
+		ProtoV6ProviderFactories: acctest.ProviderFactories,
+		CheckDestroy:             acctest.CheckGone(name),
+		Steps: []resource.TestStep{
+			{
+				Config:           config(1),
+				ConfigPlanChecks: emptyPlanAfterApply(),
+				Check:            resource.ComposeAggregateTestCheckFunc(notInState, reachedTheVolumeOnly, putKey(name, 0, "k", "v")),
+			},
+			{
+				// A new version recreates the volume with the new credentials;
+				// the files on the shared file system stay.
+				Config:           config(2),
+				ConfigPlanChecks: expectUpdate(),
+				Check:            resource.ComposeAggregateTestCheckFunc(notInState, expectKey(name, 0, "k", "v")),
+			},
+		},
+	})
 }

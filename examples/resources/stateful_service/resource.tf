@@ -9,6 +9,16 @@ resource "stateful_service" "db" {
     PGDATA = "/var/lib/postgresql/data/pgdata"
   }
 
+  volume {
+    name   = "data"
+    target = "/var/lib/postgresql/data"
+    host {
+      path  = "/srv/db/{{.Ordinal}}"
+      owner = "999:999"
+      mode  = "0700"
+    }
+  }
+
   port {
     internal = 5432
     external = 15432 # db-0 on 15432, db-1 on 15433, db-2 on 15434

@@ -31,7 +31,7 @@ func StartVolumePlugin(ctx context.Context) (stop func(), err error) {
 		return nil, fmt.Errorf("go build ./internal/testplugin: %w\n%s", err, out)
 	}
 	VolumePluginRoot = filepath.Join(dir, "root")
-	cmd := exec.Command(binary, "-name", VolumePluginDriver, "-root", VolumePluginRoot) //nolint:gosec // our own test binary
+	cmd := exec.Command(binary, "-name", VolumePluginDriver, "-root", VolumePluginRoot)
 	cmd.Stderr = os.Stderr
 	if err := cmd.Start(); err != nil {
 		return nil, err

@@ -111,7 +111,7 @@ func Plan(desired []spec.Replica, observed []Observed) []Action {
 // as Blocked otherwise; scale-down deletes data when retention says so.
 func PlanWith(desired []spec.Replica, observed []Observed, opts Options) ([]Action, []Blocked) {
 	slots, condemned := assign(desired, observed)
-	changed, blocked := changedVolumes(desired, opts.Volumes)
+	changed, blocked := changedVolumes(desired, opts.Volumes, len(observed) == 0)
 	var removals, repairs, replacements []Action
 	for _, o := range condemned {
 		reason := "scale down"
@@ -150,8 +150,10 @@ func PlanWith(desired []spec.Replica, observed []Observed, opts Options) ([]Acti
 }
 
 // changedVolumes finds desired Docker volumes that exist with another
-// definition: to recreate per ordinal (opted in), or blocked.
-func changedVolumes(desired []spec.Replica, observed []ObservedVolume) (map[int][]string, []Blocked) {
+// definition: to recreate per ordinal (opted in), or blocked. A volume
+// shared by all replicas can be recreated only when no container runs
+// (idle), by the first replica to start.
+func changedVolumes(desired []spec.Replica, observed []ObservedVolume, idle bool) (map[int][]string, []Blocked) {
 	existing := make(map[string]string, len(observed))
 	for _, v := range observed {
 		existing[v.Name] = v.Definition
@@ -164,9 +166,11 @@ func changedVolumes(desired []spec.Replica, observed []ObservedVolume) (map[int]
 			if !m.Named() || !found || def == m.Definition {
 				continue
 			}
-			if m.RecreateOnChange && !m.Shared {
+			first := r.Ordinal == desired[0].Ordinal
+			switch {
+			case m.RecreateOnChange && (!m.Shared || (idle && first)):
 				recreate[r.Ordinal] = append(recreate[r.Ordinal], m.Source)
-			} else if !m.Shared || r.Ordinal == desired[0].Ordinal {
+			case !m.Shared || first:
 				blocked = append(blocked, Blocked{Replica: r.Name, Volume: m.Volume, Source: m.Source})
 			}
 		}

@@ -326,7 +326,8 @@ func blockedDetail(blocked []reconcile.Blocked) string {
 		"  - revert the change to keep using the existing volumes and their data;\n" +
 		"  - rename the volume block: new volumes are created and the old ones are kept, unmounted;\n" +
 		"  - set recreate_on_change = true on the volume: apply removes each replica's volume, DELETING ITS DATA, and creates it anew.\n" +
-		"A volume shared by all replicas (per_replica = false) can only be recreated while no replica uses it: scale to 0 first.")
+		"A volume shared by all replicas (per_replica = false) can only be recreated while no replica uses it: with recreate_on_change = true, " +
+		"scale to 0, then back up; the first replica to start recreates it.")
 	return b.String()
 }
 

@@ -37,7 +37,7 @@ func serviceSchema(ctx context.Context) schema.Schema {
 			"health":    healthBlock(),
 			"volume":    volumeBlock(),
 			"retention": retentionBlock(),
-			"timeouts": timeouts.Block(ctx, timeouts.Opts{Create: true, Update: true, Delete: true}),
+			"timeouts":  timeouts.Block(ctx, timeouts.Opts{Create: true, Update: true, Delete: true}),
 		},
 	}
 }

@@ -424,7 +424,7 @@ func TestAccServiceVolumes_invalidConfiguration(t *testing.T) {
 		"unparsable template":     {hostVolume("/data", "/srv/{{.Ordinal"), `is not a valid template`},
 		"replicas share one path": {hostVolume("/data", "/srv/db"), `would share /srv/db`},
 		"two volumes, one target": {hostVolume("/data", "/srv/a/{{.Ordinal}}") + strings.Replace(hostVolume("/data/", "/srv/b/{{.Ordinal}}"), `"data"`, `"logs"`, 1), `both mount at`},
-		"no strategy":             {`  volume {
+		"no strategy": {`  volume {
     name   = "data"
     target = "/data"
   }`, `exactly one of the host, shared or plugin`},

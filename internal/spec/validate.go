@@ -81,8 +81,13 @@ func (s Service) Validate() []error {
 		}
 	}
 	errs = append(errs, s.validatePorts()...)
-	errs = append(errs, s.validateVolumes()...)
-	if _, err := s.Render(); err != nil {
+	volumeErrs := s.validateVolumes()
+	errs = append(errs, volumeErrs...)
+	rest := s
+	if len(volumeErrs) > 0 {
+		rest.Volumes = nil // already reported, once
+	}
+	if _, err := rest.Render(); err != nil {
 		errs = append(errs, err)
 	}
 	return errs
@@ -157,6 +162,7 @@ func (s Service) validateVolumes() []error {
 		}
 		errs = append(errs, s.validateHostPaths(at, v)...)
 	}
+	errs = append(errs, s.validateDockerVolumeNames()...)
 	for _, r := range []struct{ name, value string }{{"retention.when_scaled", s.Retention.WhenScaled}, {"retention.when_deleted", s.Retention.WhenDeleted}} {
 		if r.value != "" && r.value != Retain && r.value != Delete {
 			errs = append(errs, fmt.Errorf("%s: %q must be %q or %q", r.name, r.value, Retain, Delete))
@@ -211,6 +217,30 @@ func (s Service) validateHostPaths(at string, v Volume) []error {
 	}
 	if _, err := ParseMode(v.Host.Mode); err != nil {
 		return []error{fmt.Errorf("%s.host.%w", at, err)}
+	}
+	return nil
+}
+
+// validateDockerVolumeNames rejects two volume blocks that would share one
+// Docker volume ("data" of replica 0 and a shared "data-0" are both
+// <service>-data-0): re-adoption is by name, so names must be unambiguous.
+func (s Service) validateDockerVolumeNames() []error {
+	owner := map[string]string{}
+	for _, v := range s.Volumes {
+		if v.Host != nil {
+			continue
+		}
+		ordinals := s.Ordinals()
+		if !v.PerReplica {
+			ordinals = []int{0}
+		}
+		for _, o := range ordinals {
+			name := VolumeName(s.Name, v.Name, o, v.PerReplica)
+			if other, dup := owner[name]; dup && other != v.Name {
+				return []error{fmt.Errorf("volumes %q and %q would both use the Docker volume %s; rename one of them", other, v.Name, name)}
+			}
+			owner[name] = v.Name
+		}
 	}
 	return nil
 }

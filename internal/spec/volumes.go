@@ -277,12 +277,15 @@ func ParseOwner(value string) (*Owner, error) {
 	if m == nil {
 		return nil, fmt.Errorf("host.owner %q must be numeric, as \"999\" or \"999:999\" (user names differ between images and hosts)", value)
 	}
-	uid, _ := strconv.Atoi(m[1])
+	uid, err := strconv.ParseUint(m[1], 10, 32)
 	gid := uid
-	if m[2] != "" {
-		gid, _ = strconv.Atoi(m[2])
+	if err == nil && m[2] != "" {
+		gid, err = strconv.ParseUint(m[2], 10, 32)
 	}
-	return &Owner{UID: uid, GID: gid}, nil
+	if err != nil {
+		return nil, fmt.Errorf("host.owner %q: ids must fit in 32 bits", value)
+	}
+	return &Owner{UID: int(uid), GID: int(gid)}, nil
 }
 
 // ParseMode parses an octal permission such as "0750". Empty means 0755.

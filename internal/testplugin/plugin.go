@@ -144,7 +144,7 @@ func (p *Plugin) Handler() http.Handler {
 func decodeBody(w http.ResponseWriter, r *http.Request, req *request) error {
 	err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 1<<20)).Decode(req)
 	if err != nil && !errors.Is(err, io.EOF) {
-		return fmt.Errorf("bad request body: %v", err)
+		return fmt.Errorf("bad request body: %w", err)
 	}
 	return nil
 }
@@ -170,7 +170,7 @@ func (p *Plugin) load(name string) (map[string]string, time.Time, error) {
 	}
 	opts := map[string]string{}
 	if err := json.Unmarshal(b, &opts); err != nil {
-		return nil, time.Time{}, fmt.Errorf("volume %s: corrupt %s: %v", name, f, err)
+		return nil, time.Time{}, fmt.Errorf("volume %s: corrupt %s: %w", name, f, err)
 	}
 	var created time.Time
 	if fi, err := os.Stat(f); err == nil {

@@ -255,3 +255,34 @@ func CheckGone(service string) func(*terraform.State) error {
 		return nil
 	}
 }
+
+// FileInfo is what the workload reports about a file: never a secret's
+// content.
+type FileInfo struct {
+	Name    string  `json:"name"`
+	SHA256  string  `json:"sha256"`
+	Mode    string  `json:"mode"`
+	UID     int     `json:"uid"`
+	GID     int     `json:"gid"`
+	Content *string `json:"content"`
+}
+
+// FilesOf lists the files a replica sees under dir (its secrets directory
+// when dir is empty), by name; content only for non-secret directories.
+func FilesOf(address, dir string) (map[string]FileInfo, error) {
+	url := "http://" + address + ":8080/secrets"
+	if dir != "" {
+		url = "http://" + address + ":8080/files?content=1&dir=" + dir
+	}
+	var body struct {
+		Files []FileInfo `json:"files"`
+	}
+	if err := GetJSON(url, &body); err != nil {
+		return nil, err
+	}
+	out := map[string]FileInfo{}
+	for _, f := range body.Files {
+		out[f.Name] = f
+	}
+	return out, nil
+}

@@ -107,7 +107,7 @@ func containerConfig(c spec.Container, apiVersion string) (*container.Config, *c
 			MaximumRetryCount: c.Restart.MaxRetries,
 		},
 		PortBindings: nat.PortMap{},
-		Mounts:       mounts(c.Mounts),
+		Mounts:       mounts(c.Mounts, c.SecretDirs),
 	}
 	for _, p := range c.Ports {
 		port := nat.Port(fmt.Sprintf("%d/%s", p.Internal, p.Protocol))
@@ -140,14 +140,17 @@ func containerConfig(c spec.Container, apiVersion string) (*container.Config, *c
 	return config, hostConfig, netConfig
 }
 
-func mounts(ms []spec.Mount) []mount.Mount {
-	out := make([]mount.Mount, 0, len(ms))
+func mounts(ms []spec.Mount, secrets []spec.SecretDir) []mount.Mount {
+	out := make([]mount.Mount, 0, len(ms)+len(secrets))
 	for _, m := range ms {
 		t := mount.TypeVolume
 		if !m.Named() {
 			t = mount.TypeBind
 		}
 		out = append(out, mount.Mount{Type: t, Source: m.Source, Target: m.Target, ReadOnly: m.ReadOnly})
+	}
+	for _, s := range secrets {
+		out = append(out, mount.Mount{Type: mount.TypeBind, Source: s.Source, Target: s.Target, ReadOnly: true})
 	}
 	return out
 }

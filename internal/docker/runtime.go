@@ -16,17 +16,36 @@ type ServiceRuntime struct {
 	// host directories: the service's own image, already on the host.
 	Image string
 	Grace time.Duration
+	// Secrets is true when the service delivers secret files, which are
+	// wiped when a replica is removed.
+	Secrets bool
 }
 
 var _ reconcile.Runtime = ServiceRuntime{}
 
-// Create implements reconcile.Runtime: the replica's data first, then its
-// container.
+// Create implements reconcile.Runtime: the replica's data and secrets
+// first (the daemon checks bind sources at create), then its container with
+// its config files.
 func (r ServiceRuntime) Create(ctx context.Context, replica spec.Replica) (string, error) {
 	if err := r.Host.EnsureMounts(ctx, r.Service, replica.Container.Image, replica.Ordinal, replica.Container.Mounts); err != nil {
 		return "", err
 	}
-	return r.Host.CreateContainer(ctx, replica.Container)
+	if err := r.Prepare(ctx, replica); err != nil {
+		return "", err
+	}
+	id, err := r.Host.CreateContainer(ctx, replica.Container)
+	if err != nil {
+		return "", err
+	}
+	return id, r.Host.WriteFiles(ctx, id, replica.Container.Files)
+}
+
+// Prepare implements reconcile.Runtime: secrets are staged anew before a
+// stopped replica starts again, so a rebooted host (tmpfs wiped) gets them
+// back.
+func (r ServiceRuntime) Prepare(ctx context.Context, replica spec.Replica) error {
+	c := replica.Container
+	return r.Host.DeliverSecrets(ctx, c.Image, r.Service, replica.Name, c.Secrets, c.SecretDirs)
 }
 
 // Start implements reconcile.Runtime.
@@ -39,9 +58,16 @@ func (r ServiceRuntime) WaitReady(ctx context.Context, id string) error {
 	return r.Host.WaitReady(ctx, id)
 }
 
-// Remove implements reconcile.Runtime.
-func (r ServiceRuntime) Remove(ctx context.Context, id string) error {
-	return r.Host.RemoveContainer(ctx, id, r.Grace)
+// Remove implements reconcile.Runtime; the replica's staged secrets go
+// with its container.
+func (r ServiceRuntime) Remove(ctx context.Context, replica string, id string) error {
+	if err := r.Host.RemoveContainer(ctx, id, r.Grace); err != nil {
+		return err
+	}
+	if !r.Secrets {
+		return nil
+	}
+	return r.Host.WipeSecrets(ctx, r.Image, r.Service, replica)
 }
 
 // RemoveVolume implements reconcile.Runtime.

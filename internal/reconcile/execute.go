@@ -13,13 +13,16 @@ import (
 type Runtime interface {
 	// Create creates the replica's container without starting it.
 	Create(ctx context.Context, r spec.Replica) (id string, err error)
+	// Prepare gives an existing container of the replica what it needs
+	// before it starts again (secrets staged on the host).
+	Prepare(ctx context.Context, r spec.Replica) error
 	Start(ctx context.Context, id string) error
 	// WaitReady returns when the container runs (and is healthy, when it has
 	// a health check), or fails with what went wrong.
 	WaitReady(ctx context.Context, id string) error
-	// Remove stops the container within its grace period and removes it,
-	// keeping its volumes.
-	Remove(ctx context.Context, id string) error
+	// Remove stops the replica's container within its grace period and
+	// removes it, keeping its volumes.
+	Remove(ctx context.Context, replica, id string) error
 	// RemoveVolume removes a Docker volume of the service; a missing one is
 	// not an error.
 	RemoveVolume(ctx context.Context, name string) error
@@ -50,7 +53,7 @@ func Execute(ctx context.Context, rt Runtime, desired []spec.Replica, actions []
 func run(ctx context.Context, rt Runtime, r spec.Replica, a Action) error {
 	switch a.Kind {
 	case Remove:
-		if err := rt.Remove(ctx, a.ContainerID); err != nil {
+		if err := rt.Remove(ctx, a.Name, a.ContainerID); err != nil {
 			return err
 		}
 		for _, m := range a.DeleteData {
@@ -60,12 +63,15 @@ func run(ctx context.Context, rt Runtime, r spec.Replica, a Action) error {
 		}
 		return nil
 	case Start:
+		if err := rt.Prepare(ctx, r); err != nil {
+			return err
+		}
 		if err := rt.Start(ctx, a.ContainerID); err != nil {
 			return err
 		}
 		return rt.WaitReady(ctx, a.ContainerID)
 	case Replace:
-		if err := rt.Remove(ctx, a.ContainerID); err != nil {
+		if err := rt.Remove(ctx, a.Name, a.ContainerID); err != nil {
 			return err
 		}
 		return recreate(ctx, rt, r, a.RecreateVolumes)

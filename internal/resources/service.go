@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/hashicorp/terraform-plugin-framework/diag"
 	"github.com/hashicorp/terraform-plugin-framework/path"
 	"github.com/hashicorp/terraform-plugin-framework/resource"
 	"github.com/hashicorp/terraform-plugin-framework/tfsdk"
@@ -99,7 +100,7 @@ func (r *serviceResource) ModifyPlan(ctx context.Context, req resource.ModifyPla
 	}
 	plan.Instances = types.ListUnknown(types.ObjectType{AttrTypes: instanceAttrTypes})
 	if known && r.hosts != nil {
-		resp.Diagnostics.Append(r.planInstances(ctx, req, svc, &plan)...)
+		resp.Diagnostics.Append(r.planInstances(ctx, req, resp, svc, &plan)...)
 	}
 	resp.Diagnostics.Append(resp.Plan.Set(ctx, plan)...)
 }
@@ -115,7 +116,19 @@ func (r *serviceResource) Create(ctx context.Context, req resource.CreateRequest
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 
-	observed, err := r.rollout(ctx, plan, req.Config)
+	svc, _, diags := plan.toSpec(ctx)
+	resp.Diagnostics.Append(diags...)
+	var key []byte
+	if svc.PlanTimeSecrets() {
+		var encoded []byte
+		key, encoded = newSecretKey()
+		resp.Diagnostics.Append(resp.Private.SetKey(ctx, privateSecretKey, encoded)...)
+	}
+	resp.Diagnostics.Append(completeForApply(ctx, req.Config, &svc, key)...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	observed, err := r.rollout(ctx, svc)
 	if err != nil {
 		// No state: the next apply creates again and adopts what this one
 		// left, instead of replacing a tainted resource.
@@ -174,7 +187,15 @@ func (r *serviceResource) Update(ctx context.Context, req resource.UpdateRequest
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 
-	observed, err := r.rollout(ctx, plan, req.Config)
+	svc, _, diags := plan.toSpec(ctx)
+	resp.Diagnostics.Append(diags...)
+	key, diags := secretKey(ctx, req.Private)
+	resp.Diagnostics.Append(diags...)
+	resp.Diagnostics.Append(completeForApply(ctx, req.Config, &svc, key)...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	observed, err := r.rollout(ctx, svc)
 	if err != nil {
 		// Record each replica as it now is, so the next plan resumes.
 		resp.Diagnostics.AddError("Could not update the service", err.Error())
@@ -213,14 +234,17 @@ func (r *serviceResource) ImportState(ctx context.Context, req resource.ImportSt
 	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("id"), req.ID)...)
 }
 
-// rollout brings the host to the planned service and returns the replicas
-// as observed afterwards (also after a failure, when they could be listed).
-func (r *serviceResource) rollout(ctx context.Context, plan serviceModel, config tfsdk.Config) ([]reconcile.Observed, error) {
-	svc, _, diags := plan.toSpec(ctx)
-	diags.Append(withCredentials(ctx, config, &svc)...)
-	if diags.HasError() {
-		return nil, fmt.Errorf("read configuration: %v", diags)
-	}
+// completeForApply adds what only apply may see to the planned service:
+// write-only values from the configuration, and secret values.
+func completeForApply(ctx context.Context, config tfsdk.Config, svc *spec.Service, key []byte) diag.Diagnostics {
+	diags := withCredentials(ctx, config, svc)
+	diags.Append(resolveSecrets(ctx, config, svc, key, true)...)
+	return diags
+}
+
+// rollout brings the host to the service and returns the replicas as
+// observed afterwards (also after a failure, when they could be listed).
+func (r *serviceResource) rollout(ctx context.Context, svc spec.Service) ([]reconcile.Observed, error) {
 	desired, err := svc.Render()
 	if err != nil {
 		return nil, err
@@ -250,7 +274,7 @@ func (r *serviceResource) rollout(ctx context.Context, plan serviceModel, config
 			return observed, err
 		}
 	}
-	runtime := docker.ServiceRuntime{Host: host, Service: svc.Name, Image: svc.Image, Grace: grace}
+	runtime := docker.ServiceRuntime{Host: host, Service: svc.Name, Image: svc.Image, Grace: grace, Secrets: len(svc.Secrets) > 0}
 	execErr := reconcile.Execute(ctx, runtime, desired, actions)
 	// List even when the deadline passed, so state tells the truth.
 	final, err := host.ListReplicas(context.WithoutCancel(ctx), svc.Name)
@@ -276,13 +300,18 @@ func (r *serviceResource) destroy(ctx context.Context, state serviceModel) error
 	if err != nil {
 		return err
 	}
-	runtime := docker.ServiceRuntime{Host: host, Service: svc.Name, Image: svc.Image, Grace: grace}
+	runtime := docker.ServiceRuntime{Host: host, Service: svc.Name, Image: svc.Image, Grace: grace, Secrets: len(svc.Secrets) > 0}
 	actions := make([]reconcile.Action, 0, len(observed))
 	for _, o := range observed {
 		actions = append(actions, reconcile.Action{Kind: reconcile.Remove, Ordinal: o.Ordinal, Name: o.Name, ContainerID: o.ID, Reason: "destroy"})
 	}
 	if err := reconcile.ExecuteParallel(ctx, runtime, nil, actions, deleteParallelism); err != nil {
 		return err
+	}
+	if runtime.Secrets {
+		if err := host.WipeSecrets(ctx, svc.Image, svc.Name, ""); err != nil {
+			return err
+		}
 	}
 	if svc.Retention.DeleteWhenDeleted() {
 		instances, _ := state.instances(ctx)

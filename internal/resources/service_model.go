@@ -38,6 +38,8 @@ type serviceModel struct {
 	Health           types.Object   `tfsdk:"health"`
 	Volume           types.List     `tfsdk:"volume"`
 	Retention        types.Object   `tfsdk:"retention"`
+	Secret           types.List     `tfsdk:"secret"`
+	File             types.List     `tfsdk:"file"`
 	Timeouts         timeouts.Value `tfsdk:"timeouts"`
 }
 
@@ -73,7 +75,7 @@ type instanceModel struct {
 // resources not yet created).
 func (m serviceModel) toSpec(ctx context.Context) (svc spec.Service, known bool, diags diag.Diagnostics) {
 	if !allKnown(m.Name, m.Image, m.Replicas, m.OrdinalStart, m.Command, m.Entrypoint, m.Env, m.Labels, m.User,
-		m.Restart, m.StopSignal, m.StopGracePeriod, m.PullPolicy, m.StableMACAddress, m.Port, m.Health, m.Volume, m.Retention) {
+		m.Restart, m.StopSignal, m.StopGracePeriod, m.PullPolicy, m.StableMACAddress, m.Port, m.Health, m.Volume, m.Retention, m.File) {
 		return spec.Service{}, false, nil
 	}
 	svc = spec.Service{
@@ -123,6 +125,12 @@ func (m serviceModel) toSpec(ctx context.Context) (svc spec.Service, known bool,
 	svc.Volumes = volumes
 	svc.Retention, d = retentionToSpec(ctx, m.Retention)
 	diags.Append(d...)
+	if svc.Secrets, known, d = secretsToSpec(ctx, m.Secret); !known {
+		return spec.Service{}, false, append(diags, d...)
+	}
+	if svc.Files, known, d = filesToSpec(ctx, m.File); !known {
+		return spec.Service{}, false, append(diags, d...)
+	}
 	return svc, !diags.HasError(), diags
 }
 
@@ -171,6 +179,10 @@ func (m *serviceModel) fromSpec(ctx context.Context, svc spec.Service, replicas 
 	m.Volume, d = volumesFromSpec(ctx, svc.Volumes)
 	diags.Append(d...)
 	m.Retention, d = retentionFromSpec(ctx, svc.Retention)
+	diags.Append(d...)
+	m.Secret, d = secretsFromSpec(ctx, svc.Secrets)
+	diags.Append(d...)
+	m.File, d = filesFromSpec(ctx, svc.Files)
 	diags.Append(d...)
 	return diags
 }

@@ -20,7 +20,7 @@ import (
 // untouched replicas keep their recorded entry exactly (so a plan with
 // nothing to do is empty), touched ones get their new identity and
 // fingerprint, with what only the daemon can tell left unknown.
-func plannedInstances(prior []instanceModel, desired []spec.Replica, actions []reconcile.Action, host types.String) []instanceModel {
+func plannedInstances(prior []instanceModel, desired []spec.Replica, actions []reconcile.Action, host types.String, fingerprintsKnown bool) []instanceModel {
 	acted := map[int]reconcile.Action{}
 	removed := map[string]bool{}
 	for _, a := range actions {
@@ -56,6 +56,9 @@ func plannedInstances(prior []instanceModel, desired []spec.Replica, actions []r
 		}
 		if a.Kind == reconcile.Start {
 			entry.ContainerID = types.StringValue(a.ContainerID)
+		}
+		if !fingerprintsKnown {
+			entry.Fingerprint = types.StringUnknown()
 		}
 		out = append(out, entry)
 	}
@@ -111,8 +114,15 @@ func fill(planned, seen types.String) types.String {
 
 // planInstances decides, from the refreshed state, what apply will do to
 // each replica and records it in the planned instances.
-func (r *serviceResource) planInstances(ctx context.Context, req resource.ModifyPlanRequest, svc spec.Service, plan *serviceModel) diag.Diagnostics {
-	var diags diag.Diagnostics
+func (r *serviceResource) planInstances(ctx context.Context, req resource.ModifyPlanRequest, resp *resource.ModifyPlanResponse, svc spec.Service, plan *serviceModel) diag.Diagnostics {
+	key, diags := r.planSecretKey(ctx, req, resp, svc)
+	diags.Append(resolveSecrets(ctx, req.Config, &svc, key, false)...)
+	if diags.HasError() {
+		return diags
+	}
+	// Without a key (a new service), digests of plan-time secret values are
+	// not known until apply, and so are the fingerprints.
+	fingerprintsKnown := key != nil || !svc.PlanTimeSecrets()
 	desired, err := svc.Render()
 	if err != nil {
 		diags.AddError("Invalid stateful_service configuration", err.Error())
@@ -152,7 +162,7 @@ func (r *serviceResource) planInstances(ctx context.Context, req resource.Modify
 					svc.Image, host.Name(), spec.PullNever, spec.PullMissing))
 		}
 	}
-	instances, d := instancesValue(ctx, plannedInstances(prior, desired, actions, types.StringValue(host.Name())))
+	instances, d := instancesValue(ctx, plannedInstances(prior, desired, actions, types.StringValue(host.Name()), fingerprintsKnown))
 	diags.Append(d...)
 	plan.Instances = instances
 	return diags
@@ -184,4 +194,21 @@ func checkDrivers(ctx context.Context, host *docker.Host, svc spec.Service) diag
 		}
 	}
 	return diags
+}
+
+// planSecretKey returns the key that digests plan-time secret values: from
+// private state, or new for an existing resource that has none (imported),
+// handed to apply through the planned private state. A new resource gets
+// its key at create.
+func (r *serviceResource) planSecretKey(ctx context.Context, req resource.ModifyPlanRequest, resp *resource.ModifyPlanResponse, svc spec.Service) ([]byte, diag.Diagnostics) {
+	if !svc.PlanTimeSecrets() {
+		return nil, nil
+	}
+	key, diags := secretKey(ctx, req.Private)
+	if key != nil || req.State.Raw.IsNull() {
+		return key, diags
+	}
+	key, encoded := newSecretKey()
+	diags.Append(resp.Private.SetKey(ctx, privateSecretKey, encoded)...)
+	return key, diags
 }

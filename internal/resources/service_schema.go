@@ -37,6 +37,8 @@ func serviceSchema(ctx context.Context) schema.Schema {
 			"health":    healthBlock(),
 			"volume":    volumeBlock(),
 			"retention": retentionBlock(),
+			"secret":    secretBlock(),
+			"file":      fileBlock(),
 			"timeouts":  timeouts.Block(ctx, timeouts.Opts{Create: true, Update: true, Delete: true}),
 		},
 	}
@@ -86,9 +88,10 @@ func serviceAttributes() map[string]schema.Attribute {
 			Optional:            true,
 		},
 		"env": schema.MapAttribute{
-			MarkdownDescription: "Environment variables for every replica. Visible in `docker inspect`: never put secrets here.",
-			ElementType:         types.StringType,
-			Optional:            true,
+			MarkdownDescription: "Environment variables for every replica. Values are templated per replica: `{{.Service}}`, `{{.Name}}`, " +
+				"`{{.Ordinal}}` and `{{.Replicas}}` (write `{{\"{{\"}}` for a literal `{{`). Visible in `docker inspect`: never put secrets here; use `secret`.",
+			ElementType: types.StringType,
+			Optional:    true,
 		},
 		"labels": schema.MapAttribute{
 			MarkdownDescription: "Extra container labels. Keys starting with `" + spec.LabelPrefix + "` are reserved for the provider.",

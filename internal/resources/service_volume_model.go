@@ -2,7 +2,7 @@ package resources
 
 import (
 	"context"
-	"sort"
+	stdpath "path"
 
 	"github.com/hashicorp/terraform-plugin-framework/diag"
 	"github.com/hashicorp/terraform-plugin-framework/path"
@@ -188,36 +188,25 @@ func desiredVolumes(mounts []spec.Mount) []instanceVolumeModel {
 	return out
 }
 
-// observedVolumes lists an observed container's mounts, named after the
-// volume blocks in its definition label and in their order; mounts the
-// label does not know come last, by target.
+// observedVolumes lists an observed container's volumes: its mounts at the
+// targets of the volume blocks in its definition label, in block order
+// (other mounts, such as staged secrets, are not volumes).
 func observedVolumes(o reconcile.Observed) []instanceVolumeModel {
 	svc, _ := spec.ParseSpecLabel(o.Spec)
-	order := map[string]int{}
-	for i, v := range svc.Volumes {
-		order[v.Target] = i
+	byTarget := make(map[string]string, len(o.Mounts))
+	for _, m := range o.Mounts {
+		byTarget[stdpath.Clean(m.Target)] = m.Source
 	}
-	mounts := append([]reconcile.ObservedMount(nil), o.Mounts...)
-	rank := func(m reconcile.ObservedMount) int {
-		if i, ok := order[m.Target]; ok {
-			return i
+	out := make([]instanceVolumeModel, 0, len(svc.Volumes))
+	for _, v := range svc.Volumes {
+		source, mounted := byTarget[stdpath.Clean(v.Target)]
+		if !mounted {
+			continue
 		}
-		return len(order)
-	}
-	sort.SliceStable(mounts, func(i, j int) bool {
-		if ri, rj := rank(mounts[i]), rank(mounts[j]); ri != rj {
-			return ri < rj
-		}
-		return mounts[i].Target < mounts[j].Target
-	})
-	out := make([]instanceVolumeModel, 0, len(mounts))
-	for _, m := range mounts {
-		entry := instanceVolumeModel{Name: types.StringValue(""), Strategy: types.StringValue(""), Source: types.StringValue(m.Source), Target: types.StringValue(m.Target)}
-		if i, ok := order[m.Target]; ok {
-			v := svc.Volumes[i]
-			entry.Name, entry.Strategy = types.StringValue(v.Name), types.StringValue(strategyOf(v))
-		}
-		out = append(out, entry)
+		out = append(out, instanceVolumeModel{
+			Name: types.StringValue(v.Name), Strategy: types.StringValue(strategyOf(v)),
+			Source: types.StringValue(source), Target: types.StringValue(v.Target),
+		})
 	}
 	return out
 }

@@ -9,7 +9,6 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"sort"
 	"strconv"
 	"time"
 )
@@ -63,6 +62,8 @@ type Service struct {
 	Health          *Health           `json:"health,omitempty"`
 	Volumes         []Volume          `json:"volumes,omitempty"`
 	Retention       Retention         `json:"retention,omitzero"`
+	Secrets         []Secret          `json:"secrets,omitempty"`
+	Files           []ConfigFile      `json:"files,omitempty"`
 }
 
 // Port publishes a container port on the host. External is the host port of
@@ -111,6 +112,9 @@ type Container struct {
 	Network     string            `json:"network"`
 	Aliases     []string          `json:"aliases"`
 	Mounts      []Mount           `json:"mounts,omitempty"`
+	Secrets     []SecretFile      `json:"secrets,omitempty"`
+	SecretDirs  []SecretDir       `json:"secret_dirs,omitempty"`
+	Files       []File            `json:"files,omitempty"`
 }
 
 // RestartPolicy is Docker's restart policy.
@@ -183,7 +187,7 @@ func (s Service) Render() ([]Replica, error) {
 	replicas := make([]Replica, 0, max(s.Replicas, 0))
 	for _, ordinal := range s.Ordinals() {
 		c := base.forReplica(s, ordinal)
-		if c.Mounts, err = s.MountsFor(ordinal); err != nil {
+		if err := s.renderReplica(&c, ordinal); err != nil {
 			return nil, err
 		}
 		fp, err := Fingerprint(c)
@@ -194,6 +198,28 @@ func (s Service) Render() ([]Replica, error) {
 		replicas = append(replicas, Replica{Ordinal: ordinal, Name: c.Name, Container: c, Fingerprint: fp})
 	}
 	return replicas, nil
+}
+
+// renderReplica renders what templates and identities make differ between
+// replicas: environment, volumes, secrets and config files.
+func (s Service) renderReplica(c *Container, ordinal int) error {
+	id := s.identity(ordinal)
+	var err error
+	if c.Env, err = s.renderEnv(id); err != nil {
+		return err
+	}
+	if c.Mounts, err = s.MountsFor(ordinal); err != nil {
+		return err
+	}
+	if c.Secrets, c.SecretDirs, err = s.secretsFor(id.Name); err != nil {
+		return err
+	}
+	c.Files, err = s.filesFor(id)
+	return err
+}
+
+func (s Service) identity(ordinal int) Identity {
+	return Identity{Service: s.Name, Name: ReplicaName(s.Name, ordinal), Ordinal: ordinal, Replicas: s.Replicas}
 }
 
 // containerBase renders what all replicas share.
@@ -220,7 +246,6 @@ func (s Service) containerBase(specLabel string) (Container, error) {
 		Image:       s.Image,
 		Command:     s.Command,
 		Entrypoint:  s.Entrypoint,
-		Env:         sortedEnv(s.Env),
 		Labels:      labels,
 		User:        s.User,
 		Restart:     restart,
@@ -316,15 +341,6 @@ func (h *Health) parse() (*HealthCheck, error) {
 		*f.into = d
 	}
 	return out, nil
-}
-
-func sortedEnv(env map[string]string) []string {
-	out := make([]string, 0, len(env))
-	for k, v := range env {
-		out = append(out, k+"="+v)
-	}
-	sort.Strings(out)
-	return out
 }
 
 func copyMap(m map[string]string) map[string]string {

@@ -81,6 +81,7 @@ func (s Service) Validate() []error {
 		}
 	}
 	errs = append(errs, s.validatePorts()...)
+	errs = append(errs, s.validateSecretsAndFiles()...)
 	volumeErrs := s.validateVolumes()
 	errs = append(errs, volumeErrs...)
 	rest := s

@@ -109,11 +109,13 @@ type Owner struct{ UID, GID int }
 // Named reports whether the mount is a Docker volume (not a host path).
 func (m Mount) Named() bool { return m.Strategy != StrategyHost }
 
-// Identity is what templates in volume definitions see.
+// Identity is what templates see: the service, the replica's name and
+// ordinal, and the desired replica count.
 type Identity struct {
-	Service string
-	Name    string
-	Ordinal int
+	Service  string
+	Name     string
+	Ordinal  int
+	Replicas int
 }
 
 // VolumeName is the deterministic name of a Docker volume: per replica
@@ -129,7 +131,7 @@ func VolumeName(service, volume string, ordinal int, perReplica bool) string {
 // MountsFor renders the service's volumes for one ordinal; it also serves
 // ordinals outside the desired range (scale-down, destroy).
 func (s Service) MountsFor(ordinal int) ([]Mount, error) {
-	id := Identity{Service: s.Name, Name: ReplicaName(s.Name, ordinal), Ordinal: ordinal}
+	id := s.identity(ordinal)
 	mounts := make([]Mount, 0, len(s.Volumes))
 	for _, v := range s.Volumes {
 		m, err := v.render(s.Name, id)
@@ -256,11 +258,11 @@ func renderTemplate(attribute, text string, id Identity) (string, error) {
 	}
 	t, err := template.New(attribute).Funcs(templateFuncs).Option("missingkey=error").Parse(text)
 	if err != nil {
-		return "", fmt.Errorf("%s: %q is not a valid template: %w; templates see {{.Service}}, {{.Name}} and {{.Ordinal}}", attribute, text, err)
+		return "", fmt.Errorf("%s: %q is not a valid template: %w; templates see {{.Service}}, {{.Name}}, {{.Ordinal}} and {{.Replicas}}", attribute, text, err)
 	}
 	var out bytes.Buffer
 	if err := t.Execute(&out, id); err != nil {
-		return "", fmt.Errorf("%s: %q cannot be rendered: %w; templates see {{.Service}}, {{.Name}} and {{.Ordinal}}", attribute, text, err)
+		return "", fmt.Errorf("%s: %q cannot be rendered: %w; templates see {{.Service}}, {{.Name}}, {{.Ordinal}} and {{.Replicas}}", attribute, text, err)
 	}
 	return out.String(), nil
 }

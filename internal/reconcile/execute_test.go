@@ -58,9 +58,9 @@ func (f *fakeRuntime) Create(_ context.Context, r spec.Replica) (string, error) 
 }
 
 func (f *fakeRuntime) Prepare(_ context.Context, _ spec.Replica) error { return nil }
-func (f *fakeRuntime) Start(_ context.Context, id string) error       { return f.call("start " + id) }
-func (f *fakeRuntime) WaitReady(_ context.Context, id string) error { return f.call("wait " + id) }
-func (f *fakeRuntime) Remove(_ context.Context, _, id string) error { return f.call("remove " + id) }
+func (f *fakeRuntime) Start(_ context.Context, id string) error        { return f.call("start " + id) }
+func (f *fakeRuntime) WaitReady(_ context.Context, id string) error    { return f.call("wait " + id) }
+func (f *fakeRuntime) Remove(_ context.Context, _, id string) error    { return f.call("remove " + id) }
 func (f *fakeRuntime) RemoveVolume(_ context.Context, name string) error {
 	return f.call("remove-volume " + name)
 }

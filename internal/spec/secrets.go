@@ -13,7 +13,7 @@ import (
 
 // SecretsRoot is the directory on the Docker host under which replicas'
 // secret files are staged: tmpfs on Linux hosts, so secrets stay in memory.
-const SecretsRoot = "/dev/shm/stateful"
+const SecretsRoot = "/dev/shm/stateful" //nolint:gosec // a directory, not a credential
 
 // Defaults for secret and config files.
 const (

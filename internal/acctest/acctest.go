@@ -87,7 +87,9 @@ func Name(t *testing.T, prefix string) string {
 	b := make([]byte, 3)
 	_, _ = rand.Read(b)
 	name := prefix + "-" + hex.EncodeToString(b)
-	t.Cleanup(func() { removeLeftovers(t, name) })
+	if os.Getenv("TF_ACC") != "" {
+		t.Cleanup(func() { removeLeftovers(t, name) })
+	}
 	return name
 }
 

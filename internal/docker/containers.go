@@ -211,10 +211,11 @@ func (h *Host) InspectContainer(ctx context.Context, id string) (container.Inspe
 	return info, nil
 }
 
-// WaitReady polls until the container runs and, when it has a health check,
-// is healthy. A container that exits, restarts or turns unhealthy fails at
-// once, with the tail of its log in the error.
-func (h *Host) WaitReady(ctx context.Context, id string) error {
+// WaitReady polls until the container is ready: healthy when it has a
+// health check, else running for minReady without restarting. A container
+// that exits, restarts or turns unhealthy fails at once, with the tail of
+// its log in the error.
+func (h *Host) WaitReady(ctx context.Context, id string, minReady time.Duration) error {
 	ticker := time.NewTicker(readyPollInterval)
 	defer ticker.Stop()
 	for {
@@ -222,7 +223,7 @@ func (h *Host) WaitReady(ctx context.Context, id string) error {
 		if err != nil {
 			return err
 		}
-		ready, failure := readiness(info)
+		ready, failure := readiness(info, minReady, time.Now())
 		if ready {
 			return nil
 		}
@@ -240,7 +241,7 @@ func (h *Host) WaitReady(ctx context.Context, id string) error {
 
 // readiness decides from one inspect whether a container is ready, or has
 // failed and why.
-func readiness(info container.InspectResponse) (ready bool, failure string) {
+func readiness(info container.InspectResponse, minReady time.Duration, now time.Time) (ready bool, failure string) {
 	s := info.State
 	switch {
 	case s == nil:
@@ -253,7 +254,8 @@ func readiness(info container.InspectResponse) (ready bool, failure string) {
 		}
 		return false, fmt.Sprintf("exited with code %d", s.ExitCode)
 	case s.Health == nil:
-		return true, ""
+		started, err := time.Parse(time.RFC3339Nano, s.StartedAt)
+		return err != nil || now.Sub(started) >= minReady, ""
 	case s.Health.Status == container.Healthy:
 		return true, ""
 	case s.Health.Status == container.Unhealthy:

@@ -28,7 +28,7 @@ func TestReadiness(t *testing.T) {
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
-			ready, failure := readiness(tc.info)
+			ready, failure := readiness(tc.info, 0, time.Now())
 			if ready != tc.wantReady {
 				t.Errorf("ready = %v, want %v", ready, tc.wantReady)
 			}
@@ -89,5 +89,16 @@ func TestContainerConfigPublishesPortsAndRoundsTheStopTimeoutUp(t *testing.T) {
 	}
 	if _, ok := config.ExposedPorts["53/udp"]; !ok {
 		t.Errorf("53/udp not exposed: %v", config.ExposedPorts)
+	}
+}
+
+func TestReadinessWithoutHealthCheckWaitsForMinReady(t *testing.T) {
+	started := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	info := inspect(&container.State{Running: true, Status: "running", StartedAt: started.Format(time.RFC3339Nano)}, 0)
+	if ready, _ := readiness(info, time.Second, started.Add(500*time.Millisecond)); ready {
+		t.Error("ready after 500ms with min_ready 1s")
+	}
+	if ready, _ := readiness(info, time.Second, started.Add(time.Second)); !ready {
+		t.Error("not ready after min_ready")
 	}
 }

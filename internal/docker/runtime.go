@@ -16,6 +16,9 @@ type ServiceRuntime struct {
 	// host directories: the service's own image, already on the host.
 	Image string
 	Grace time.Duration
+	// MinReady is how long a replica without a health check must run
+	// before it counts as ready.
+	MinReady time.Duration
 	// Secrets is true when the service delivers secret files, which are
 	// wiped when a replica is removed.
 	Secrets bool
@@ -55,7 +58,7 @@ func (r ServiceRuntime) Start(ctx context.Context, id string) error {
 
 // WaitReady implements reconcile.Runtime.
 func (r ServiceRuntime) WaitReady(ctx context.Context, id string) error {
-	return r.Host.WaitReady(ctx, id)
+	return r.Host.WaitReady(ctx, id, r.MinReady)
 }
 
 // Remove implements reconcile.Runtime; the replica's staged secrets go

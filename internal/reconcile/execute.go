@@ -31,24 +31,102 @@ type Runtime interface {
 	DeleteData(ctx context.Context, m spec.Mount) error
 }
 
-// Execute runs actions in order and stops at the first failure, so an
-// interrupted rollout leaves every later replica untouched; a new Plan over
-// what is then observed resumes it.
-func Execute(ctx context.Context, rt Runtime, desired []spec.Replica, actions []Action) error {
+// ExecOptions are the executor's policies.
+type ExecOptions struct {
+	// Revert puts a replica whose replacement failed back on its previous
+	// spec (Action.Previous) before reporting the failure.
+	Revert bool
+}
+
+// Execute runs actions batch by batch, the actions of a batch at once, and
+// stops after the first batch with a failure, so an interrupted rollout
+// leaves every later replica untouched; a new Plan over what is then
+// observed resumes it. Held-back actions are not run.
+func Execute(ctx context.Context, rt Runtime, desired []spec.Replica, actions []Action, opts ...ExecOptions) error {
+	var o ExecOptions
+	if len(opts) > 0 {
+		o = opts[0]
+	}
 	byOrdinal := make(map[int]spec.Replica, len(desired))
 	for _, r := range desired {
 		byOrdinal[r.Ordinal] = r
 	}
-	for _, a := range actions {
+	for _, batch := range batches(actions) {
 		if err := ctx.Err(); err != nil {
-			return fmt.Errorf("%s: not started: %w", a, err)
+			return fmt.Errorf("%s: not started: %w", batch[0], err)
 		}
-		if err := run(ctx, rt, byOrdinal[a.Ordinal], a); err != nil {
-			return fmt.Errorf("%s: %w", a, err)
+		errs := make([]error, len(batch))
+		var wg sync.WaitGroup
+		for i, a := range batch {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				errs[i] = runOrRevert(ctx, rt, byOrdinal[a.Ordinal], a, o)
+			}()
+		}
+		wg.Wait()
+		if err := errors.Join(errs...); err != nil {
+			return err
 		}
 	}
 	return nil
 }
+
+// batches groups consecutive actions of one batch number; batch zero
+// actions stand alone. Held-back actions are left out.
+func batches(actions []Action) [][]Action {
+	var out [][]Action
+	for _, a := range actions {
+		if a.Kind == Hold {
+			continue
+		}
+		if n := len(out); n > 0 && a.Batch != 0 && out[n-1][0].Batch == a.Batch {
+			out[n-1] = append(out[n-1], a)
+			continue
+		}
+		out = append(out, []Action{a})
+	}
+	return out
+}
+
+// runOrRevert runs one action; a failed replacement is reverted to the
+// previous spec when asked, and the failure is still reported.
+func runOrRevert(ctx context.Context, rt Runtime, r spec.Replica, a Action, o ExecOptions) error {
+	err := run(ctx, rt, r, a)
+	if err == nil {
+		return nil
+	}
+	err = fmt.Errorf("%s: %w", a, err)
+	if !o.Revert || a.Kind != Replace || a.Previous == nil {
+		return err
+	}
+	var failed *launchError
+	if !errors.As(err, &failed) {
+		return err // the old replica was never removed: nothing to revert
+	}
+	if rerr := revert(context.WithoutCancel(ctx), rt, *a.Previous, failed.id); rerr != nil {
+		return fmt.Errorf("%w; reverting to the previous spec failed too: %w", err, rerr)
+	}
+	return fmt.Errorf("%w; %s was reverted to its previous spec", err, a.Name)
+}
+
+func revert(ctx context.Context, rt Runtime, previous spec.Replica, failedID string) error {
+	if failedID != "" {
+		if err := rt.Remove(ctx, previous.Name, failedID); err != nil {
+			return err
+		}
+	}
+	return launch(ctx, rt, previous)
+}
+
+// launchError is a failure after the new container may exist.
+type launchError struct {
+	id  string
+	err error
+}
+
+func (e *launchError) Error() string { return e.err.Error() }
+func (e *launchError) Unwrap() error { return e.err }
 
 func run(ctx context.Context, rt Runtime, r spec.Replica, a Action) error {
 	switch a.Kind {
@@ -95,12 +173,15 @@ func recreate(ctx context.Context, rt Runtime, r spec.Replica, volumes []string)
 func launch(ctx context.Context, rt Runtime, r spec.Replica) error {
 	id, err := rt.Create(ctx, r)
 	if err != nil {
-		return err
+		return &launchError{err: err}
 	}
 	if err := rt.Start(ctx, id); err != nil {
-		return err
+		return &launchError{id: id, err: err}
 	}
-	return rt.WaitReady(ctx, id)
+	if err := rt.WaitReady(ctx, id); err != nil {
+		return &launchError{id: id, err: err}
+	}
+	return nil
 }
 
 // ExecuteParallel runs independent actions with at most limit at a time and

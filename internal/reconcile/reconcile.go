@@ -51,6 +51,9 @@ const (
 	Start   Kind = "start"
 	Replace Kind = "replace"
 	Remove  Kind = "remove"
+	// Hold is a replacement the partition holds back: planned, shown, not
+	// executed.
+	Hold Kind = "held back"
 )
 
 // Action is one step of a rollout. ContainerID names the existing container
@@ -66,6 +69,12 @@ type Action struct {
 	RecreateVolumes []string
 	// DeleteData lists the data a remove deletes (retention = delete).
 	DeleteData []spec.Mount
+	// Batch groups actions that run together; batches run in order. Zero
+	// means a batch of its own.
+	Batch int
+	// Previous is the replica as it was, rendered from the replaced
+	// container's definition label, so a failed replacement can revert.
+	Previous *spec.Replica
 }
 
 // ObservedVolume is one Docker volume owned by the service.
@@ -75,11 +84,24 @@ type ObservedVolume struct {
 }
 
 // Options are what Plan needs beyond replicas: the service's volumes as
-// observed, its retention, and how to render any ordinal's mounts.
+// observed, its retention, and how to render any ordinal's mounts; the
+// rollout policy; and the desired definition, to explain replacements.
 type Options struct {
 	Volumes   []ObservedVolume
 	Retention spec.Retention
 	MountsFor func(ordinal int) ([]spec.Mount, error)
+	// Desired is the service the replicas were rendered from.
+	Desired *spec.Service
+	// Partition holds back spec replacements of lower ordinals.
+	Partition int
+	// MaxUnavailable replacements run at once (at least 1).
+	MaxUnavailable int
+	// Parallel creates, starts and removes replicas all at once instead
+	// of one by one in order.
+	Parallel bool
+	// Known are the ordinals the service had before: one missing now was
+	// removed outside Terraform.
+	Known map[int]bool
 }
 
 // Blocked is a replica whose volume definition changed where Docker cannot
@@ -129,7 +151,11 @@ func PlanWith(desired []spec.Replica, observed []Observed, opts Options) ([]Acti
 		recreate := changed[r.Ordinal]
 		switch {
 		case !found:
-			repairs = append(repairs, Action{Kind: Create, Ordinal: r.Ordinal, Name: r.Name, RecreateVolumes: recreate})
+			a := Action{Kind: Create, Ordinal: r.Ordinal, Name: r.Name, RecreateVolumes: recreate}
+			if opts.Known[r.Ordinal] {
+				a.Reason = "removed outside Terraform"
+			}
+			repairs = append(repairs, a)
 		case len(recreate) > 0:
 			a := replace(r, o, "volume definition changed: "+strings.Join(recreate, ", ")+" recreated")
 			a.RecreateVolumes = recreate
@@ -137,7 +163,7 @@ func PlanWith(desired []spec.Replica, observed []Observed, opts Options) ([]Acti
 		case !identityMatches(r, o):
 			replacements = append(replacements, replace(r, o, "renamed outside Terraform"))
 		case !specMatches(r, o):
-			replacements = append(replacements, replace(r, o, "spec changed"))
+			replacements = append(replacements, replace(r, o, specReason(opts.Desired, o)))
 		case o.State == StateExited || o.State == StateCreated:
 			repairs = append(repairs, Action{Kind: Start, Ordinal: r.Ordinal, Name: r.Name, ContainerID: o.ID, Reason: stoppedReason(o.State)})
 		case !isUp(o.State):
@@ -146,7 +172,108 @@ func PlanWith(desired []spec.Replica, observed []Observed, opts Options) ([]Acti
 	}
 	sort.SliceStable(repairs, func(i, j int) bool { return repairs[i].Ordinal < repairs[j].Ordinal })
 	sort.SliceStable(replacements, func(i, j int) bool { return replacements[i].Ordinal > replacements[j].Ordinal })
-	return append(append(removals, repairs...), replacements...), blocked
+	replacements, held := hold(replacements, opts.Partition)
+	withPrevious(replacements, desired, observed, opts.Desired)
+	batch := 0
+	batch = inBatches(removals, batch, single(opts.Parallel, len(removals)))
+	batch = inBatches(repairs, batch, single(opts.Parallel, len(repairs)))
+	inBatches(replacements, batch, max(opts.MaxUnavailable, 1))
+	return append(append(append(removals, repairs...), replacements...), held...), blocked
+}
+
+// single is the batch size of removals and repairs: all at once in
+// parallel mode, one by one otherwise.
+func single(parallel bool, n int) int {
+	if parallel {
+		return max(n, 1)
+	}
+	return 1
+}
+
+// inBatches numbers actions in batches of size after the last batch used.
+func inBatches(actions []Action, last, size int) int {
+	for i := range actions {
+		actions[i].Batch = last + 1 + i/size
+	}
+	if len(actions) == 0 {
+		return last
+	}
+	return actions[len(actions)-1].Batch
+}
+
+// hold takes spec replacements of ordinals below the partition out of the
+// rollout; drift repairs are never held back.
+func hold(replacements []Action, partition int) (kept, held []Action) {
+	for _, a := range replacements {
+		if a.Ordinal < partition && isSpecChange(a) {
+			a.Kind = Hold
+			a.Reason = fmt.Sprintf("partition %d; %s", partition, a.Reason)
+			held = append(held, a)
+			continue
+		}
+		kept = append(kept, a)
+	}
+	return kept, held
+}
+
+func isSpecChange(a Action) bool {
+	return len(a.RecreateVolumes) > 0 || (a.Reason != "renamed outside Terraform" && !strings.HasPrefix(a.Reason, "container "))
+}
+
+// specReason names what changed, from the replaced container's definition
+// label, in the schema's words.
+func specReason(desired *spec.Service, o Observed) string {
+	if desired == nil {
+		return "spec changed"
+	}
+	previous, err := spec.ParseSpecLabel(o.Spec)
+	if err != nil {
+		return "spec changed"
+	}
+	if changes := spec.Changes(previous, *desired); len(changes) > 0 {
+		return strings.Join(changes, ", ")
+	}
+	return "secret or template values changed"
+}
+
+// withPrevious renders, for each replacement, the replica as its container
+// was defined, for revert. Secret values cannot be read back: the current
+// ones are delivered.
+func withPrevious(replacements []Action, desired []spec.Replica, observed []Observed, svc *spec.Service) {
+	if svc == nil {
+		return
+	}
+	byID := make(map[string]Observed, len(observed))
+	for _, o := range observed {
+		byID[o.ID] = o
+	}
+	current := make(map[int]spec.Replica, len(desired))
+	for _, r := range desired {
+		current[r.Ordinal] = r
+	}
+	for i, a := range replacements {
+		old, err := spec.ParseSpecLabel(byID[a.ContainerID].Spec)
+		if err != nil || a.Reason == "renamed outside Terraform" {
+			continue
+		}
+		old.Replicas = svc.Replicas
+		for j := range old.Secrets {
+			old.Secrets[j].Value = secretValue(svc.Secrets, old.Secrets[j].Name)
+		}
+		previous, err := old.RenderOrdinal(a.Ordinal)
+		if err == nil && previous.Fingerprint != current[a.Ordinal].Fingerprint {
+			replacements[i].Previous = &previous
+		}
+	}
+}
+
+func secretValue(secrets []spec.Secret, name string) []byte {
+	for _, s := range secrets {
+		if s.Name == name {
+			return s.Value
+		}
+	}
+	return nil
 }
 
 // changedVolumes finds desired Docker volumes that exist with another

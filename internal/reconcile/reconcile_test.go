@@ -224,7 +224,7 @@ func TestPlanRemovalOfDuplicateUsesTheObservedName(t *testing.T) {
 	}
 	got := Plan(desired("v1", 0), observed)
 	want := []Action{{Kind: Remove, Ordinal: 0, Name: "db-0-copy", ContainerID: "stray", Reason: "duplicate of ordinal 0"}}
-	if !reflect.DeepEqual(got, want) {
+	if !reflect.DeepEqual(unbatched(got), want) {
 		t.Fatalf("Plan = %+v, want %+v", got, want)
 	}
 }

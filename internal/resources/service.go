@@ -99,6 +99,8 @@ func (r *serviceResource) ModifyPlan(ctx context.Context, req resource.ModifyPla
 		plan.Network = types.StringValue(spec.NetworkName(plan.Name.ValueString()))
 	}
 	plan.Instances = types.ListUnknown(types.ObjectType{AttrTypes: instanceAttrTypes})
+	plan.Rollout = types.ListUnknown(types.StringType)
+	plan.Seeds = types.ListUnknown(types.StringType)
 	if known && r.hosts != nil {
 		resp.Diagnostics.Append(r.planInstances(ctx, req, resp, svc, &plan)...)
 	}
@@ -128,7 +130,7 @@ func (r *serviceResource) Create(ctx context.Context, req resource.CreateRequest
 	if resp.Diagnostics.HasError() {
 		return
 	}
-	observed, err := r.rollout(ctx, svc)
+	observed, err := r.rollout(ctx, svc, len(svc.Secrets) > 0)
 	if err != nil {
 		// No state: the next apply creates again and adopts what this one
 		// left, instead of replacing a tainted resource.
@@ -136,6 +138,7 @@ func (r *serviceResource) Create(ctx context.Context, req resource.CreateRequest
 		return
 	}
 	resp.Diagnostics.Append(plan.settle(ctx, observed)...)
+	resp.Diagnostics.Append(recordDefinitions(ctx, resp.Private, observed)...)
 	resp.Diagnostics.Append(resp.State.Set(ctx, plan)...)
 }
 
@@ -171,8 +174,15 @@ func (r *serviceResource) Read(ctx context.Context, req resource.ReadRequest, re
 	}
 	state.ID = types.StringValue(name)
 	state.Network = types.StringValue(spec.NetworkName(name))
-	var diags = instancesInto(ctx, &state, observedInstances(observed))
-	resp.Diagnostics.Append(diags...)
+	if state.Rollout.IsNull() {
+		state.Rollout = stringsValue([]string{})
+	}
+	if svc, known, _ := state.toSpec(ctx); known {
+		seeds, _ := svc.Seeds()
+		state.Seeds = stringsValue(orEmpty(seeds))
+	}
+	resp.Diagnostics.Append(instancesInto(ctx, &state, observedInstances(observed))...)
+	resp.Diagnostics.Append(recordDefinitions(ctx, resp.Private, observed)...)
 	resp.Diagnostics.Append(resp.State.Set(ctx, state)...)
 }
 
@@ -195,17 +205,24 @@ func (r *serviceResource) Update(ctx context.Context, req resource.UpdateRequest
 	if resp.Diagnostics.HasError() {
 		return
 	}
-	observed, err := r.rollout(ctx, svc)
+	// Replicas staged secrets if the old or the new definition has some;
+	// those of removed replicas are wiped either way.
+	var state serviceModel
+	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
+	old, _, _ := state.toSpec(ctx)
+	observed, err := r.rollout(ctx, svc, len(svc.Secrets) > 0 || len(old.Secrets) > 0)
 	if err != nil {
 		// Record each replica as it now is, so the next plan resumes.
 		resp.Diagnostics.AddError("Could not update the service", err.Error())
 		if observed != nil {
 			resp.Diagnostics.Append(instancesInto(ctx, &plan, observedInstances(observed))...)
+			resp.Diagnostics.Append(recordDefinitions(ctx, resp.Private, observed)...)
 			resp.Diagnostics.Append(resp.State.Set(ctx, plan)...)
 		}
 		return
 	}
 	resp.Diagnostics.Append(plan.settle(ctx, observed)...)
+	resp.Diagnostics.Append(recordDefinitions(ctx, resp.Private, observed)...)
 	resp.Diagnostics.Append(resp.State.Set(ctx, plan)...)
 }
 
@@ -244,7 +261,7 @@ func completeForApply(ctx context.Context, config tfsdk.Config, svc *spec.Servic
 
 // rollout brings the host to the service and returns the replicas as
 // observed afterwards (also after a failure, when they could be listed).
-func (r *serviceResource) rollout(ctx context.Context, svc spec.Service) ([]reconcile.Observed, error) {
+func (r *serviceResource) rollout(ctx context.Context, svc spec.Service, staged bool) ([]reconcile.Observed, error) {
 	desired, err := svc.Render()
 	if err != nil {
 		return nil, err
@@ -274,8 +291,12 @@ func (r *serviceResource) rollout(ctx context.Context, svc spec.Service) ([]reco
 			return observed, err
 		}
 	}
-	runtime := docker.ServiceRuntime{Host: host, Service: svc.Name, Image: svc.Image, Grace: grace, Secrets: len(svc.Secrets) > 0}
-	execErr := reconcile.Execute(ctx, runtime, desired, actions)
+	minReady, err := spec.ParseDuration("min_ready", orDefault(svc.MinReady, spec.DefaultMinReady))
+	if err != nil {
+		return observed, err
+	}
+	runtime := docker.ServiceRuntime{Host: host, Service: svc.Name, Image: svc.Image, Grace: grace, MinReady: minReady, Secrets: staged}
+	execErr := reconcile.Execute(ctx, runtime, desired, actions, reconcile.ExecOptions{Revert: svc.Update.OnFailure == spec.OnFailureRevert})
 	// List even when the deadline passed, so state tells the truth.
 	final, err := host.ListReplicas(context.WithoutCancel(ctx), svc.Name)
 	if err != nil {
@@ -322,10 +343,14 @@ func (r *serviceResource) destroy(ctx context.Context, state serviceModel) error
 	return host.RemoveNetwork(ctx, svc.Name)
 }
 
-// planOptions gathers what PlanWith needs about volumes: one volume list
-// call, only when the service has Docker volumes.
+// planOptions gathers what PlanWith needs: the rollout policy, and the
+// service's Docker volumes (one list call, only when it has some).
 func planOptions(ctx context.Context, host *docker.Host, svc spec.Service) (reconcile.Options, error) {
-	opts := reconcile.Options{Retention: svc.Retention, MountsFor: svc.MountsFor}
+	opts := reconcile.Options{
+		Retention: svc.Retention, MountsFor: svc.MountsFor, Desired: &svc,
+		Partition: svc.Update.Partition, MaxUnavailable: svc.Update.MaxUnavailable,
+		Parallel: svc.Bootstrap == spec.BootstrapParallel,
+	}
 	if !hasNamedVolumes(svc) {
 		return opts, nil
 	}

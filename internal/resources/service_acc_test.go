@@ -211,7 +211,7 @@ func TestAccService_lifecycle(t *testing.T) {
 				ImportState:             true,
 				ImportStateId:           name,
 				ImportStateVerify:       true,
-				ImportStateVerifyIgnore: []string{"timeouts"},
+				ImportStateVerifyIgnore: []string{"timeouts", "rollout"},
 			},
 			{
 				// A new image replaces replicas one at a time, stop-first,

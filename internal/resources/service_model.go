@@ -40,6 +40,12 @@ type serviceModel struct {
 	Retention        types.Object   `tfsdk:"retention"`
 	Secret           types.List     `tfsdk:"secret"`
 	File             types.List     `tfsdk:"file"`
+	Cluster          types.Object   `tfsdk:"cluster"`
+	Update           types.Object   `tfsdk:"update"`
+	Bootstrap        types.String   `tfsdk:"bootstrap"`
+	MinReady         types.String   `tfsdk:"min_ready"`
+	Seeds            types.List     `tfsdk:"seeds"`
+	Rollout          types.List     `tfsdk:"rollout"`
 	Timeouts         timeouts.Value `tfsdk:"timeouts"`
 }
 
@@ -75,7 +81,7 @@ type instanceModel struct {
 // resources not yet created).
 func (m serviceModel) toSpec(ctx context.Context) (svc spec.Service, known bool, diags diag.Diagnostics) {
 	if !allKnown(m.Name, m.Image, m.Replicas, m.OrdinalStart, m.Command, m.Entrypoint, m.Env, m.Labels, m.User,
-		m.Restart, m.StopSignal, m.StopGracePeriod, m.PullPolicy, m.StableMACAddress, m.Port, m.Health, m.Volume, m.Retention, m.File) {
+		m.Restart, m.StopSignal, m.StopGracePeriod, m.PullPolicy, m.StableMACAddress, m.Port, m.Health, m.Volume, m.Retention, m.File, m.Cluster, m.Update, m.Bootstrap, m.MinReady) {
 		return spec.Service{}, false, nil
 	}
 	svc = spec.Service{
@@ -89,7 +95,10 @@ func (m serviceModel) toSpec(ctx context.Context) (svc spec.Service, known bool,
 		StopGracePeriod: m.StopGracePeriod.ValueString(),
 		PullPolicy:      m.PullPolicy.ValueString(),
 		StableMAC:       m.StableMACAddress.ValueBool(),
+		Bootstrap:       m.Bootstrap.ValueString(),
+		MinReady:        m.MinReady.ValueString(),
 	}
+	diags.Append(clusterToSpec(ctx, m.Cluster, m.Update, &svc)...)
 	diags.Append(m.Command.ElementsAs(ctx, &svc.Command, true)...)
 	diags.Append(m.Entrypoint.ElementsAs(ctx, &svc.Entrypoint, true)...)
 	diags.Append(m.Env.ElementsAs(ctx, &svc.Env, true)...)
@@ -184,6 +193,9 @@ func (m *serviceModel) fromSpec(ctx context.Context, svc spec.Service, replicas 
 	diags.Append(d...)
 	m.File, d = filesFromSpec(ctx, svc.Files)
 	diags.Append(d...)
+	m.Bootstrap = types.StringValue(orDefault(svc.Bootstrap, spec.BootstrapOrdered))
+	m.MinReady = types.StringValue(orDefault(svc.MinReady, spec.DefaultMinReady))
+	diags.Append(m.clusterFromSpec(ctx, svc)...)
 	return diags
 }
 
@@ -351,4 +363,61 @@ func (m *serviceModel) adopt(ctx context.Context, host *docker.Host, observed []
 	}
 	diags.Append(m.fromSpec(ctx, svc, len(ordinals))...)
 	return diags
+}
+
+func clusterToSpec(ctx context.Context, cluster, update types.Object, svc *spec.Service) diag.Diagnostics {
+	var diags diag.Diagnostics
+	if !cluster.IsNull() {
+		var c clusterModel
+		diags.Append(cluster.As(ctx, &c, objectAsOptions)...)
+		svc.Cluster = &spec.Cluster{
+			Seeds: int(c.Seeds.ValueInt64()), Port: int(c.Port.ValueInt64()), Env: c.Env.ValueString(),
+			File: c.File.ValueString(), Format: c.Format.ValueString(), MembersEnv: c.MembersEnv.ValueString(),
+		}
+		if c.Seeds.IsNull() {
+			svc.Cluster.Seeds = 1
+		}
+	}
+	if !update.IsNull() {
+		var u updateModel
+		diags.Append(update.As(ctx, &u, objectAsOptions)...)
+		svc.Update = spec.UpdatePolicy{MaxUnavailable: int(u.MaxUnavailable.ValueInt64()), Partition: int(u.Partition.ValueInt64()), OnFailure: u.OnFailure.ValueString()}
+	}
+	return diags
+}
+
+func (m *serviceModel) clusterFromSpec(ctx context.Context, svc spec.Service) diag.Diagnostics {
+	var diags, d diag.Diagnostics
+	m.Cluster, m.Update = types.ObjectNull(clusterAttrTypes), types.ObjectNull(updateAttrTypes)
+	if c := svc.Cluster; c != nil {
+		seeds := types.Int64Null()
+		if c.Seeds != 1 {
+			seeds = types.Int64Value(int64(c.Seeds))
+		}
+		m.Cluster, d = types.ObjectValueFrom(ctx, clusterAttrTypes, clusterModel{
+			Seeds: seeds, Port: optionalInt(c.Port), Env: optionalString(c.Env), File: optionalString(c.File),
+			Format: optionalString(c.Format), MembersEnv: optionalString(c.MembersEnv),
+		})
+		diags.Append(d...)
+	}
+	if u := svc.Update; u != (spec.UpdatePolicy{}) {
+		m.Update, d = types.ObjectValueFrom(ctx, updateAttrTypes, updateModel{
+			MaxUnavailable: optionalInt(u.MaxUnavailable), Partition: optionalInt(u.Partition), OnFailure: optionalString(u.OnFailure),
+		})
+		diags.Append(d...)
+	}
+	return diags
+}
+
+func orDefault(value, def string) string {
+	if value == "" {
+		return def
+	}
+	return value
+}
+
+// stringsValue builds a list of strings; it cannot fail.
+func stringsValue(values []string) types.List {
+	l, _ := types.ListValueFrom(context.Background(), types.StringType, values)
+	return l
 }

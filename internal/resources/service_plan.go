@@ -24,11 +24,13 @@ func plannedInstances(prior []instanceModel, desired []spec.Replica, actions []r
 	acted := map[int]reconcile.Action{}
 	removed := map[string]bool{}
 	for _, a := range actions {
-		if a.Kind == reconcile.Remove {
+		switch a.Kind {
+		case reconcile.Remove:
 			removed[a.ContainerID] = true
-			continue
+		case reconcile.Hold:
+		default:
+			acted[a.Ordinal] = a
 		}
-		acted[a.Ordinal] = a
 	}
 	kept := map[int]instanceModel{}
 	for _, p := range prior {
@@ -146,7 +148,26 @@ func (r *serviceResource) planInstances(ctx context.Context, req resource.Modify
 		diags.AddError("Could not read the service's volumes", err.Error())
 		return diags
 	}
+	opts.Known = knownBefore(ctx, req, prior)
+	observed = withDefinitions(ctx, req.Private, observed)
 	actions, blocked := reconcile.PlanWith(desired, observed, opts)
+	plan.Rollout = stringsValue(rolloutLines(actions))
+	if len(rolloutLines(actions)) == 0 && !req.State.Raw.IsNull() {
+		// Nothing to do: keep the record of the last rollout, so that a
+		// plan with nothing to do is empty.
+		var state serviceModel
+		diags.Append(req.State.Get(ctx, &state)...)
+		plan.Rollout = state.Rollout
+	}
+	if held := heldBack(actions); len(held) > 0 {
+		diags.AddAttributeWarning(path.Root("update").AtName("partition"), "Replicas held back by the partition",
+			fmt.Sprintf("%d replica(s) below the partition keep their previous spec: %s.", len(held), strings.Join(held, "; ")))
+	}
+	seeds, err := svc.Seeds()
+	if err != nil {
+		diags.AddError("Invalid cluster configuration", err.Error())
+	}
+	plan.Seeds = stringsValue(orEmpty(seeds))
 	if len(blocked) > 0 {
 		diags.AddAttributeError(volumePath, "Volume definition changed", blockedDetail(blocked))
 	}
@@ -211,4 +232,53 @@ func (r *serviceResource) planSecretKey(ctx context.Context, req resource.Modify
 	key, encoded := newSecretKey()
 	diags.Append(resp.Private.SetKey(ctx, privateSecretKey, encoded)...)
 	return key, diags
+}
+
+// rolloutLines renders the actions apply will take, in order.
+func rolloutLines(actions []reconcile.Action) []string {
+	out := []string{}
+	for _, a := range actions {
+		if a.Kind != reconcile.Hold {
+			out = append(out, a.String())
+		}
+	}
+	return out
+}
+
+func heldBack(actions []reconcile.Action) []string {
+	var out []string
+	for _, a := range actions {
+		if a.Kind == reconcile.Hold {
+			out = append(out, a.String())
+		}
+	}
+	return out
+}
+
+// knownBefore are the ordinals the service had before this plan: recorded
+// instances and the previously desired range.
+func knownBefore(ctx context.Context, req resource.ModifyPlanRequest, prior []instanceModel) map[int]bool {
+	known := map[int]bool{}
+	for _, p := range prior {
+		known[int(p.Ordinal.ValueInt64())] = true
+	}
+	if req.State.Raw.IsNull() {
+		return known
+	}
+	var state serviceModel
+	if diags := req.State.Get(ctx, &state); diags.HasError() {
+		return known
+	}
+	start, n := state.OrdinalStart.ValueInt64(), state.Replicas.ValueInt64()
+	for o := start; o < start+n; o++ {
+		known[int(o)] = true
+	}
+	return known
+}
+
+func orEmpty(values []string) []string {
+	if values == nil {
+		return []string{}
+	}
+	return values
 }

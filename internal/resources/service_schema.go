@@ -39,6 +39,8 @@ func serviceSchema(ctx context.Context) schema.Schema {
 			"retention": retentionBlock(),
 			"secret":    secretBlock(),
 			"file":      fileBlock(),
+			"cluster":   clusterBlock(),
+			"update":    updateBlock(),
 			"timeouts":  timeouts.Block(ctx, timeouts.Opts{Create: true, Update: true, Delete: true}),
 		},
 	}
@@ -139,6 +141,32 @@ func serviceAttributes() map[string]schema.Attribute {
 			Optional: true,
 			Computed: true,
 			Default:  booldefault.StaticBool(false),
+		},
+		"bootstrap": schema.StringAttribute{
+			MarkdownDescription: "`ordered` (default): replica `i+1` is created only once `i` is ready. `parallel`: all at once.",
+			Optional:            true,
+			Computed:            true,
+			Default:             stringdefault.StaticString(spec.BootstrapOrdered),
+			Validators:          []validator.String{stringvalidator.OneOf(spec.BootstrapOrdered, spec.BootstrapParallel)},
+		},
+		"min_ready": schema.StringAttribute{
+			MarkdownDescription: "Without a health check, how long a replica must run without restarting to count as ready. Defaults to `" + spec.DefaultMinReady + "`.",
+			Optional:            true,
+			Computed:            true,
+			Default:             stringdefault.StaticString(spec.DefaultMinReady),
+			Validators:          []validator.String{duration("min_ready")},
+		},
+		"seeds": schema.ListAttribute{
+			MarkdownDescription: "The cluster's seed list, as `cluster.format` renders it; known at plan time, for other services and modules.",
+			ElementType:         types.StringType,
+			Computed:            true,
+		},
+		"rollout": schema.ListAttribute{
+			MarkdownDescription: "In a plan, the ordered actions apply will take, each with its reason: `db-2: replace (image)`, " +
+				"`db-1: start (stopped outside Terraform)`, `db-3: create`, `db-4: remove (scale down)`. When there is nothing to do it keeps " +
+				"the rollout last applied, so such a plan is empty.",
+			ElementType: types.StringType,
+			Computed:    true,
 		},
 		"network": schema.StringAttribute{
 			MarkdownDescription: "The user-defined bridge network the provider creates for the service (`stateful-<name>`). " +

@@ -241,7 +241,7 @@ func TestAccServiceSecrets_deliveredRotatedAndNeverLeaked(t *testing.T) {
 				ImportState:             true,
 				ImportStateId:           name,
 				ImportStateVerify:       true,
-				ImportStateVerifyIgnore: []string{"timeouts", "secret.0.value_wo"},
+				ImportStateVerifyIgnore: []string{"timeouts", "rollout", "secret.0.value_wo"},
 			},
 			{
 				// Rotation: a new write-only value and version replace the

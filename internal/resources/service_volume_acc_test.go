@@ -220,7 +220,7 @@ func TestAccServiceVolumes_dataSurvivesEverything(t *testing.T) {
 						ImportState:             true,
 						ImportStateId:           name,
 						ImportStateVerify:       true,
-						ImportStateVerifyIgnore: []string{"timeouts"},
+						ImportStateVerifyIgnore: []string{"timeouts", "rollout"},
 					},
 					{
 						// (a) an image change replaces the replica; its data stays.

@@ -152,15 +152,19 @@ func (s Service) filesFor(id Identity) ([]File, error) {
 	return out, nil
 }
 
-// renderEnv renders environment values per replica, sorted by name.
-func (s Service) renderEnv(id Identity) ([]string, error) {
-	out := make([]string, 0, len(s.Env))
+// renderEnv renders environment values per replica, adds the given
+// (already rendered) ones, and sorts them by name.
+func (s Service) renderEnv(id Identity, extra map[string]string) ([]string, error) {
+	out := make([]string, 0, len(s.Env)+len(extra))
 	for k, v := range s.Env {
 		value, err := renderTemplate("env."+k, v, id)
 		if err != nil {
 			return nil, err
 		}
 		out = append(out, k+"="+value)
+	}
+	for k, v := range extra {
+		out = append(out, k+"="+v)
 	}
 	sort.Strings(out)
 	return out, nil
@@ -192,13 +196,29 @@ func (s Service) validateSecretsAndFiles() []error {
 			errs = append(errs, fmt.Errorf("%s.%w", at, err))
 		}
 	}
+	secretDirs := map[string]bool{}
+	volumeAt := map[string]string{}
+	for _, v := range s.Volumes {
+		volumeAt[path.Clean(v.Target)] = v.Name
+	}
+	for i, sec := range s.Secrets {
+		dir := orDefault(sec.Target, DefaultSecretTarget)
+		if v, clash := volumeAt[dir]; clash && !secretDirs[dir] {
+			errs = append(errs, fmt.Errorf("secret[%d].target: %s is also where volume %q is mounted; secrets get a read-only directory of their own, so move one of them", i, dir, v))
+		}
+		secretDirs[dir] = true
+	}
 	for i, f := range s.Files {
 		at := fmt.Sprintf("file[%d]", i)
 		if !path.IsAbs(f.Target) || path.Clean(f.Target) != f.Target || f.Target == "/" {
 			errs = append(errs, fmt.Errorf("%s.target: %q must be a clean absolute file path", at, f.Target))
 			continue
 		}
+		_, duplicate := paths[f.Target]
 		claim(f.Target, at)
+		if dir := underAny(f.Target, secretDirs); dir != "" && !duplicate {
+			errs = append(errs, fmt.Errorf("%s.target: %s is inside the secrets directory %s, which is mounted read-only; put the file elsewhere", at, f.Target, dir))
+		}
 		if _, err := ParseMode(orDefault(f.Mode, DefaultFileMode)); err != nil {
 			errs = append(errs, fmt.Errorf("%s.%w", at, err))
 		}
@@ -211,4 +231,14 @@ func orDefault(value, def string) string {
 		return def
 	}
 	return value
+}
+
+// underAny returns the directory of dirs that p is, or is inside.
+func underAny(p string, dirs map[string]bool) string {
+	for d := range dirs {
+		if p == d || strings.HasPrefix(p, d+"/") {
+			return d
+		}
+	}
+	return ""
 }

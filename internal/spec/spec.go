@@ -64,6 +64,10 @@ type Service struct {
 	Retention       Retention         `json:"retention,omitzero"`
 	Secrets         []Secret          `json:"secrets,omitempty"`
 	Files           []ConfigFile      `json:"files,omitempty"`
+	Cluster         *Cluster          `json:"cluster,omitempty"`
+	Bootstrap       string            `json:"bootstrap,omitempty"`
+	MinReady        string            `json:"min_ready,omitempty"`
+	Update          UpdatePolicy      `json:"update,omitzero"`
 }
 
 // Port publishes a container port on the host. External is the host port of
@@ -176,6 +180,10 @@ func (s Service) Ordinals() []int {
 
 // Render computes the desired replicas. The service must have passed Validate.
 func (s Service) Render() ([]Replica, error) {
+	return s.renderOrdinals(s.Ordinals())
+}
+
+func (s Service) renderOrdinals(ordinals []int) ([]Replica, error) {
 	label, err := s.specLabel()
 	if err != nil {
 		return nil, err
@@ -184,8 +192,8 @@ func (s Service) Render() ([]Replica, error) {
 	if err != nil {
 		return nil, err
 	}
-	replicas := make([]Replica, 0, max(s.Replicas, 0))
-	for _, ordinal := range s.Ordinals() {
+	replicas := make([]Replica, 0, len(ordinals))
+	for _, ordinal := range ordinals {
 		c := base.forReplica(s, ordinal)
 		if err := s.renderReplica(&c, ordinal); err != nil {
 			return nil, err
@@ -204,8 +212,11 @@ func (s Service) Render() ([]Replica, error) {
 // replicas: environment, volumes, secrets and config files.
 func (s Service) renderReplica(c *Container, ordinal int) error {
 	id := s.identity(ordinal)
-	var err error
-	if c.Env, err = s.renderEnv(id); err != nil {
+	clusterEnv, clusterFiles, err := s.clusterEnv()
+	if err != nil {
+		return err
+	}
+	if c.Env, err = s.renderEnv(id, clusterEnv); err != nil {
 		return err
 	}
 	if c.Mounts, err = s.MountsFor(ordinal); err != nil {
@@ -215,6 +226,7 @@ func (s Service) renderReplica(c *Container, ordinal int) error {
 		return err
 	}
 	c.Files, err = s.filesFor(id)
+	c.Files = append(c.Files, clusterFiles...)
 	return err
 }
 

@@ -81,12 +81,18 @@ func (s Service) Validate() []error {
 		}
 	}
 	errs = append(errs, s.validatePorts()...)
-	errs = append(errs, s.validateSecretsAndFiles()...)
+	fileErrs := s.validateSecretsAndFiles()
+	errs = append(errs, fileErrs...)
+	errs = append(errs, s.validateCluster()...)
+	errs = append(errs, s.validateRollout()...)
 	volumeErrs := s.validateVolumes()
 	errs = append(errs, volumeErrs...)
-	rest := s
+	rest := s // what is reported already is not rendered again
 	if len(volumeErrs) > 0 {
-		rest.Volumes = nil // already reported, once
+		rest.Volumes = nil
+	}
+	if len(fileErrs) > 0 {
+		rest.Secrets, rest.Files = nil, nil
 	}
 	if _, err := rest.Render(); err != nil {
 		errs = append(errs, err)
@@ -244,4 +250,28 @@ func (s Service) validateDockerVolumeNames() []error {
 		}
 	}
 	return nil
+}
+
+// validateRollout checks bootstrap, readiness and update settings.
+func (s Service) validateRollout() []error {
+	var errs []error
+	if b := s.Bootstrap; b != "" && b != BootstrapOrdered && b != BootstrapParallel {
+		errs = append(errs, fmt.Errorf("bootstrap: %q must be %q or %q", b, BootstrapOrdered, BootstrapParallel))
+	}
+	if s.MinReady != "" {
+		if _, err := ParseDuration("min_ready", s.MinReady); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	u := s.Update
+	if u.MaxUnavailable < 0 {
+		errs = append(errs, fmt.Errorf("update.max_unavailable: %d must be at least 1", u.MaxUnavailable))
+	}
+	if u.Partition < 0 {
+		errs = append(errs, fmt.Errorf("update.partition: %d must not be negative", u.Partition))
+	}
+	if f := u.OnFailure; f != "" && f != OnFailureStop && f != OnFailureRevert {
+		errs = append(errs, fmt.Errorf("update.on_failure: %q must be %q or %q", f, OnFailureStop, OnFailureRevert))
+	}
+	return errs
 }

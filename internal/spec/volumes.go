@@ -251,18 +251,22 @@ func renderPath(tmpl string, id Identity) (string, error) {
 var templateFuncs = template.FuncMap{}
 
 // renderTemplate renders a text/template against a replica's identity; a
-// reference to anything but .Service, .Name and .Ordinal is an error.
+// reference to anything but its fields is an error.
 func renderTemplate(attribute, text string, id Identity) (string, error) {
+	return renderTemplateData(attribute, text, id, "templates see {{.Service}}, {{.Name}}, {{.Ordinal}} and {{.Replicas}}")
+}
+
+func renderTemplateData(attribute, text string, data any, help string) (string, error) {
 	if !strings.Contains(text, "{{") {
 		return text, nil
 	}
 	t, err := template.New(attribute).Funcs(templateFuncs).Option("missingkey=error").Parse(text)
 	if err != nil {
-		return "", fmt.Errorf("%s: %q is not a valid template: %w; templates see {{.Service}}, {{.Name}}, {{.Ordinal}} and {{.Replicas}}", attribute, text, err)
+		return "", fmt.Errorf("%s: %q is not a valid template: %w; %s", attribute, text, err, help)
 	}
 	var out bytes.Buffer
-	if err := t.Execute(&out, id); err != nil {
-		return "", fmt.Errorf("%s: %q cannot be rendered: %w; templates see {{.Service}}, {{.Name}}, {{.Ordinal}} and {{.Replicas}}", attribute, text, err)
+	if err := t.Execute(&out, data); err != nil {
+		return "", fmt.Errorf("%s: %q cannot be rendered: %w; %s", attribute, text, err, help)
 	}
 	return out.String(), nil
 }

@@ -14,15 +14,19 @@ type config struct {
 	version    string
 	unhealthy  bool          // start with /healthz failing
 	exitAfter  time.Duration // crash (exit 3) after this long; 0 disables
+	// clusterSeeds is the comma-separated host:port list of seeds to
+	// register with (CLUSTER_SEEDS).
+	clusterSeeds string
 }
 
 func loadConfig(getenv func(string) string) (config, error) {
 	cfg := config{
-		port:       envOr(getenv, "PORT", "8080"),
-		dataDir:    envOr(getenv, "DATA_DIR", "/data"),
-		secretsDir: envOr(getenv, "SECRETS_DIR", "/run/secrets"),
-		version:    versionFrom(getenv),
-		unhealthy:  getenv("UNHEALTHY") == "1",
+		port:         envOr(getenv, "PORT", "8080"),
+		dataDir:      envOr(getenv, "DATA_DIR", "/data"),
+		secretsDir:   envOr(getenv, "SECRETS_DIR", "/run/secrets"),
+		version:      versionFrom(getenv),
+		unhealthy:    getenv("UNHEALTHY") == "1",
+		clusterSeeds: getenv("CLUSTER_SEEDS"),
 	}
 	if s := getenv("EXIT_AFTER"); s != "" {
 		d, err := time.ParseDuration(s)

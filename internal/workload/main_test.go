@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -12,6 +13,8 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
+	"sort"
 	"strings"
 	"testing"
 	"time"
@@ -431,5 +434,35 @@ func TestNewServerCreatesDataDir(t *testing.T) {
 	newTestEnv(t, func(c *config) { c.dataDir = dir })
 	if fi, err := os.Stat(filepath.Join(dir, "kv")); err != nil || !fi.IsDir() {
 		t.Fatalf("kv dir not created: %v", err)
+	}
+}
+
+func TestClusterMembersConvergeThroughASeed(t *testing.T) {
+	seed := newCluster("", "1")
+	seedSrv := httptest.NewServer((&server{cluster: seed}).routes())
+	defer seedSrv.Close()
+	seedAddr := strings.TrimPrefix(seedSrv.URL, "http://")
+	seed.self = seedAddr
+	seed.members = map[string]bool{seedAddr: true}
+
+	a := newCluster(seedAddr, "2")
+	a.self = "a:2"
+	a.members = map[string]bool{"a:2": true}
+	b := newCluster(seedAddr, "3")
+	b.self = "b:3"
+	b.members = map[string]bool{"b:3": true}
+
+	client := &http.Client{Timeout: time.Second}
+	ctx := context.Background()
+	a.exchange(ctx, client, seedAddr)
+	b.exchange(ctx, client, seedAddr)
+	a.exchange(ctx, client, seedAddr)
+
+	want := []string{"a:2", "b:3", seedAddr}
+	sort.Strings(want)
+	for name, c := range map[string]*cluster{"seed": seed, "a": a, "b": b} {
+		if got := c.list(); !slices.Equal(got, want) {
+			t.Errorf("%s knows %v, want %v", name, got, want)
+		}
 	}
 }

@@ -44,6 +44,8 @@ func serve(cfg config, stdout, stderr io.Writer) int {
 	hostname, _ := os.Hostname()
 	logger.Printf("started hostname=%s version=%s pid=%d addr=%s", hostname, cfg.version, os.Getpid(), ln.Addr())
 
+	go srv.cluster.run(ctx)
+
 	httpSrv := &http.Server{Handler: srv.routes(), ReadHeaderTimeout: 10 * time.Second}
 	errc := make(chan error, 1)
 	go func() { errc <- httpSrv.Serve(ln) }()

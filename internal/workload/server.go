@@ -30,6 +30,7 @@ type server struct {
 	kv      *kvStore
 	healthy atomic.Bool
 	exit    func(code int) // os.Exit, replaced in tests
+	cluster *cluster
 }
 
 func newServer(cfg config, logger *log.Logger) (*server, error) {
@@ -37,7 +38,7 @@ func newServer(cfg config, logger *log.Logger) (*server, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &server{cfg: cfg, log: logger, kv: kv, exit: os.Exit}
+	s := &server{cfg: cfg, log: logger, kv: kv, exit: os.Exit, cluster: newCluster(cfg.clusterSeeds, cfg.port)}
 	s.healthy.Store(!cfg.unhealthy)
 	return s, nil
 }
@@ -55,6 +56,8 @@ func (s *server) routes() http.Handler {
 	mux.HandleFunc("POST /healthz/fail", s.setHealth(false))
 	mux.HandleFunc("POST /healthz/ok", s.setHealth(true))
 	mux.HandleFunc("POST /exit", s.handleExit)
+	mux.HandleFunc("GET /cluster/members", s.handleClusterMembers)
+	mux.HandleFunc("POST /cluster/join", s.handleClusterJoin)
 	return mux
 }
 

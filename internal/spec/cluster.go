@@ -1,0 +1,221 @@
+package spec
+
+import (
+	"encoding/json"
+	"fmt"
+	"reflect"
+	"sort"
+	"strings"
+)
+
+// Bootstrap orders.
+const (
+	BootstrapOrdered  = "ordered"
+	BootstrapParallel = "parallel"
+)
+
+// Failure policies of a rolling update.
+const (
+	OnFailureStop   = "stop"
+	OnFailureRevert = "revert"
+)
+
+// Defaults of cluster and rollout settings.
+const (
+	DefaultSeedFormat = "{{.Name}}:{{.Port}}"
+	DefaultSeedsEnv   = "CLUSTER_SEEDS"
+	DefaultMinReady   = "1s"
+)
+
+// Cluster makes each replica know the cluster's seeds (ordinals
+// [ordinal_start, ordinal_start+seeds)) and optionally all its members,
+// rendered per member by Format, known at plan time.
+type Cluster struct {
+	Seeds      int    `json:"seeds"`
+	Port       int    `json:"port,omitempty"`
+	Env        string `json:"env,omitempty"`
+	File       string `json:"file,omitempty"`
+	Format     string `json:"format,omitempty"`
+	MembersEnv string `json:"members_env,omitempty"`
+}
+
+// UpdatePolicy governs rolling updates; it is not part of any fingerprint.
+type UpdatePolicy struct {
+	MaxUnavailable int    `json:"max_unavailable,omitempty"`
+	Partition      int    `json:"partition,omitempty"`
+	OnFailure      string `json:"on_failure,omitempty"`
+}
+
+// Member is what a cluster format template sees.
+type Member struct {
+	Service string
+	Name    string
+	Ordinal int
+	Port    int
+}
+
+// Seeds renders the seed list.
+func (s Service) Seeds() ([]string, error) {
+	if s.Cluster == nil {
+		return nil, nil
+	}
+	n := min(s.Cluster.Seeds, s.Replicas)
+	return s.members(s.OrdinalStart, n)
+}
+
+// Members renders every desired member.
+func (s Service) Members() ([]string, error) {
+	if s.Cluster == nil {
+		return nil, nil
+	}
+	return s.members(s.OrdinalStart, s.Replicas)
+}
+
+func (s Service) members(first, count int) ([]string, error) {
+	format := orDefault(s.Cluster.Format, DefaultSeedFormat)
+	out := make([]string, 0, max(count, 0))
+	for ordinal := first; ordinal < first+count; ordinal++ {
+		m := Member{Service: s.Name, Name: ReplicaName(s.Name, ordinal), Ordinal: ordinal, Port: s.Cluster.Port}
+		text, err := renderMember(format, m)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, text)
+	}
+	return out, nil
+}
+
+func renderMember(format string, m Member) (string, error) {
+	return renderTemplateData("cluster.format", format, m, "templates see {{.Service}}, {{.Name}}, {{.Ordinal}} and {{.Port}}")
+}
+
+// clusterEnv and clusterFiles add the seed and member lists to a replica.
+func (s Service) clusterEnv() (map[string]string, []File, error) {
+	if s.Cluster == nil {
+		return nil, nil, nil
+	}
+	seeds, err := s.Seeds()
+	if err != nil {
+		return nil, nil, err
+	}
+	env := map[string]string{}
+	if s.Cluster.Env != "" || s.Cluster.File == "" {
+		env[orDefault(s.Cluster.Env, DefaultSeedsEnv)] = strings.Join(seeds, ",")
+	}
+	if s.Cluster.MembersEnv != "" {
+		members, err := s.Members()
+		if err != nil {
+			return nil, nil, err
+		}
+		env[s.Cluster.MembersEnv] = strings.Join(members, ",")
+	}
+	var files []File
+	if s.Cluster.File != "" {
+		files = append(files, File{Path: s.Cluster.File, Content: strings.Join(seeds, "\n") + "\n", Mode: 0o644})
+	}
+	return env, files, nil
+}
+
+func (s Service) validateCluster() []error {
+	c := s.Cluster
+	if c == nil {
+		return nil
+	}
+	var errs []error
+	if c.Seeds < 1 {
+		errs = append(errs, fmt.Errorf("cluster.seeds: %d must be at least 1", c.Seeds))
+	} else if s.Replicas > 0 && c.Seeds > s.Replicas {
+		errs = append(errs, fmt.Errorf("cluster.seeds: %d seeds need at least %d replicas (replicas is %d)", c.Seeds, c.Seeds, s.Replicas))
+	}
+	if _, err := renderMember(orDefault(c.Format, DefaultSeedFormat), Member{Service: s.Name, Name: ReplicaName(s.Name, 0)}); err != nil {
+		errs = append(errs, err)
+	}
+	if c.Env != "" && c.Env == c.MembersEnv {
+		errs = append(errs, fmt.Errorf("cluster.env and cluster.members_env are both %s; use two variables", c.Env))
+	}
+	if _, clash := s.Env[orDefault(c.Env, DefaultSeedsEnv)]; clash && (c.Env != "" || c.File == "") {
+		errs = append(errs, fmt.Errorf("env sets %s, which cluster.env fills with the seed list; remove one", orDefault(c.Env, DefaultSeedsEnv)))
+	}
+	return errs
+}
+
+// RenderOrdinal renders one replica of any ordinal, in or out of the
+// desired range (a previous spec, for revert).
+func (s Service) RenderOrdinal(ordinal int) (Replica, error) {
+	replicas, err := s.renderOrdinals([]int{ordinal})
+	if err != nil || len(replicas) == 0 {
+		return Replica{}, err
+	}
+	return replicas[0], nil
+}
+
+// Changes names what differs between two service definitions, in the
+// words of the schema, for plan reasons ("image", "env", "volume data").
+func Changes(old, updated Service) []string {
+	var out []string
+	oldFields, newFields := topLevelFields(old), topLevelFields(updated)
+	for _, name := range sortedKeys(newFields) {
+		if name == "volumes" || name == "secrets" {
+			continue
+		}
+		if !reflect.DeepEqual(oldFields[name], newFields[name]) {
+			out = append(out, name)
+		}
+	}
+	out = append(out, namedChanges("volume", volumesByName(old.Volumes), volumesByName(updated.Volumes))...)
+	out = append(out, namedChanges("secret", secretsByName(old.Secrets), secretsByName(updated.Secrets))...)
+	return out
+}
+
+// topLevelFields flattens a service into its JSON fields, minus those that
+// never need a new container.
+func topLevelFields(s Service) map[string]any {
+	b, _ := json.Marshal(s)
+	var fields map[string]any
+	_ = json.Unmarshal(b, &fields)
+	for _, ignored := range []string{"name", "pull_policy", "retention", "update", "bootstrap", "min_ready"} {
+		delete(fields, ignored)
+	}
+	return fields
+}
+
+func namedChanges[T any](kind string, old, updated map[string]T) []string {
+	var out []string
+	for _, name := range sortedKeys(updated) {
+		if o, found := old[name]; !found || !reflect.DeepEqual(o, updated[name]) {
+			out = append(out, kind+" "+name)
+		}
+	}
+	for _, name := range sortedKeys(old) {
+		if _, found := updated[name]; !found {
+			out = append(out, kind+" "+name+" removed")
+		}
+	}
+	return out
+}
+
+func volumesByName(vs []Volume) map[string]Volume {
+	out := map[string]Volume{}
+	for _, v := range vs {
+		out[v.Name] = v
+	}
+	return out
+}
+
+func secretsByName(ss []Secret) map[string]Secret {
+	out := map[string]Secret{}
+	for _, s := range ss {
+		s.Value, s.Digest = nil, ""
+		out[s.Name] = s
+	}
+	return out
+}
+
+func sortedKeys[T any](m map[string]T) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}

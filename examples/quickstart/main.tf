@@ -47,6 +47,13 @@ resource "stateful_service" "kv" {
     retries  = 5
   }
 
+  # kv-0 is the seed: every replica gets CLUSTER_SEEDS=kv-0:8080 and joins
+  # through it; the workload reports the members it knows on /cluster/members.
+  cluster {
+    seeds = 1
+    port  = 8080
+  }
+
   stop_grace_period = "5s"
 }
 

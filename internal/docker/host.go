@@ -11,11 +11,14 @@ import (
 	"fmt"
 	"net/http"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/docker/docker/client"
+	"github.com/docker/go-connections/sockets"
 )
 
 // DefaultHostName names the host used when the provider has no host blocks.
@@ -45,10 +48,11 @@ type TLSConfig struct {
 // Host is a lazily connected Docker daemon: nothing is dialled until a
 // resource needs the host, so plans that don't touch it never fail on it.
 type Host struct {
-	cfg  Config
-	once sync.Once
-	cli  *client.Client
-	err  error
+	cfg   Config
+	once  sync.Once
+	cli   *client.Client
+	err   error
+	calls atomic.Int64
 }
 
 // NewHost returns an unconnected host.
@@ -96,27 +100,91 @@ func (h *Host) connect(ctx context.Context) (*client.Client, error) {
 	return cli, nil
 }
 
+// clientOptions builds the client on a transport of our own, which counts
+// API calls; the default host is configured from the environment the way
+// the docker CLI does.
 func (h *Host) clientOptions() ([]client.Opt, error) {
-	opts := []client.Opt{client.WithAPIVersionNegotiation()}
-	if h.cfg.Endpoint == "" {
-		return append(opts, client.FromEnv), nil
+	cfg := h.cfg
+	if cfg.Endpoint == "" {
+		env, err := configFromEnv()
+		if err != nil {
+			return nil, err
+		}
+		cfg.Endpoint, cfg.TLS = env.Endpoint, env.TLS
+	}
+	hostURL, err := client.ParseHostURL(cfg.Endpoint)
+	if err != nil {
+		return nil, err
 	}
 	transport := &http.Transport{}
+	if err := sockets.ConfigureTransport(transport, hostURL.Scheme, hostURL.Host); err != nil {
+		return nil, err
+	}
 	scheme := "http"
-	if h.cfg.TLS != nil {
-		tlsConfig, err := h.cfg.TLS.build()
+	if cfg.TLS != nil {
+		tlsConfig, err := cfg.TLS.build()
 		if err != nil {
 			return nil, err
 		}
 		transport.TLSClientConfig = tlsConfig
 		scheme = "https"
 	}
-	return append(opts,
-		client.WithHTTPClient(&http.Client{Transport: transport}),
-		client.WithHost(h.cfg.Endpoint),
+	return []client.Opt{
+		client.WithAPIVersionNegotiation(),
+		client.WithHost(cfg.Endpoint),
+		client.WithHTTPClient(&http.Client{Transport: countingTransport{next: transport, calls: &h.calls}}),
 		client.WithScheme(scheme),
-	), nil
+		client.WithVersionFromEnv(),
+	}, nil
 }
+
+// configFromEnv reads DOCKER_HOST, DOCKER_TLS_VERIFY and DOCKER_CERT_PATH
+// as the docker CLI does: TLS material from ca.pem, cert.pem and key.pem.
+func configFromEnv() (Config, error) {
+	cfg := Config{Endpoint: os.Getenv(client.EnvOverrideHost)}
+	if cfg.Endpoint == "" {
+		cfg.Endpoint = client.DefaultDockerHost
+	}
+	certPath, verify := os.Getenv(client.EnvOverrideCertPath), os.Getenv(client.EnvTLSVerify) != ""
+	if certPath == "" && verify {
+		home, _ := os.UserHomeDir()
+		certPath = filepath.Join(home, ".docker")
+	}
+	if certPath == "" {
+		return cfg, nil
+	}
+	read := func(name string) (string, error) {
+		b, err := os.ReadFile(filepath.Join(certPath, name))
+		return string(b), err
+	}
+	t := &TLSConfig{InsecureSkipVerify: !verify}
+	var err error
+	if t.CAPEM, err = read("ca.pem"); err != nil && verify {
+		return cfg, fmt.Errorf("DOCKER_TLS_VERIFY is set but %w", err)
+	}
+	if t.CertPEM, err = read("cert.pem"); err == nil {
+		if t.KeyPEM, err = read("key.pem"); err != nil {
+			return cfg, err
+		}
+	}
+	cfg.TLS = t
+	return cfg, nil
+}
+
+// countingTransport counts the Docker API calls a host serves, so that
+// operations can report them (and the benchmark read them).
+type countingTransport struct {
+	next  http.RoundTripper
+	calls *atomic.Int64
+}
+
+func (t countingTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	t.calls.Add(1)
+	return t.next.RoundTrip(req)
+}
+
+// Calls is the number of Docker API calls made to the host so far.
+func (h *Host) Calls() int64 { return h.calls.Load() }
 
 func (t *TLSConfig) build() (*tls.Config, error) {
 	cfg := &tls.Config{MinVersion: tls.VersionTLS12, InsecureSkipVerify: t.InsecureSkipVerify} //nolint:gosec // an explicit, documented user choice

@@ -31,6 +31,10 @@ type Runtime interface {
 	DeleteData(ctx context.Context, m spec.Mount) error
 }
 
+// MaxParallel bounds the Docker operations one batch runs at once: enough
+// to keep a daemon busy, few enough not to swamp it.
+const MaxParallel = 16
+
 // ExecOptions are the executor's policies.
 type ExecOptions struct {
 	// Revert puts a replica whose replacement failed back on its previous
@@ -56,11 +60,13 @@ func Execute(ctx context.Context, rt Runtime, desired []spec.Replica, actions []
 			return fmt.Errorf("%s: not started: %w", batch[0], err)
 		}
 		errs := make([]error, len(batch))
+		slots := make(chan struct{}, MaxParallel)
 		var wg sync.WaitGroup
 		for i, a := range batch {
 			wg.Add(1)
+			slots <- struct{}{}
 			go func() {
-				defer wg.Done()
+				defer func() { <-slots; wg.Done() }()
 				errs[i] = runOrRevert(ctx, rt, byOrdinal[a.Ordinal], a, o)
 			}()
 		}

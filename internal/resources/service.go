@@ -15,6 +15,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/path"
 	"github.com/hashicorp/terraform-plugin-framework/resource"
 	"github.com/hashicorp/terraform-plugin-framework/tfsdk"
+	"github.com/hashicorp/terraform-plugin-log/tflog"
 	"github.com/hashicorp/terraform-plugin-framework/types"
 
 	"github.com/statefulhq/terraform-provider-stateful/internal/docker"
@@ -35,7 +36,7 @@ const (
 	defaultUpdateTimeout = 20 * time.Minute
 	defaultDeleteTimeout = 10 * time.Minute
 	// deleteParallelism bounds concurrent stops on destroy.
-	deleteParallelism = 8
+	deleteParallelism = reconcile.MaxParallel
 )
 
 // NewServiceResource is the stateful_service resource.
@@ -102,6 +103,7 @@ func (r *serviceResource) ModifyPlan(ctx context.Context, req resource.ModifyPla
 	plan.Rollout = types.ListUnknown(types.StringType)
 	plan.Seeds = types.ListUnknown(types.StringType)
 	if known && r.hosts != nil {
+		defer r.logCalls(ctx, "plan")()
 		resp.Diagnostics.Append(r.planInstances(ctx, req, resp, svc, &plan)...)
 	}
 	resp.Diagnostics.Append(resp.Plan.Set(ctx, plan)...)
@@ -113,6 +115,7 @@ func (r *serviceResource) Create(ctx context.Context, req resource.CreateRequest
 	if resp.Diagnostics.HasError() {
 		return
 	}
+	defer r.logCalls(ctx, "create")()
 	timeout, diags := plan.Timeouts.Create(ctx, defaultCreateTimeout)
 	resp.Diagnostics.Append(diags...)
 	ctx, cancel := context.WithTimeout(ctx, timeout)
@@ -148,6 +151,7 @@ func (r *serviceResource) Read(ctx context.Context, req resource.ReadRequest, re
 	if resp.Diagnostics.HasError() {
 		return
 	}
+	defer r.logCalls(ctx, "read")()
 	host := r.hosts.Default()
 	name := state.Name.ValueString()
 	observed, err := host.ListReplicas(ctx, name)
@@ -192,6 +196,7 @@ func (r *serviceResource) Update(ctx context.Context, req resource.UpdateRequest
 	if resp.Diagnostics.HasError() {
 		return
 	}
+	defer r.logCalls(ctx, "update")()
 	timeout, diags := plan.Timeouts.Update(ctx, defaultUpdateTimeout)
 	resp.Diagnostics.Append(diags...)
 	ctx, cancel := context.WithTimeout(ctx, timeout)
@@ -232,6 +237,7 @@ func (r *serviceResource) Delete(ctx context.Context, req resource.DeleteRequest
 	if resp.Diagnostics.HasError() {
 		return
 	}
+	defer r.logCalls(ctx, "delete")()
 	timeout, diags := state.Timeouts.Delete(ctx, defaultDeleteTimeout)
 	resp.Diagnostics.Append(diags...)
 	ctx, cancel := context.WithTimeout(ctx, timeout)
@@ -431,6 +437,16 @@ func knownOrdinals(svc spec.Service, observed []reconcile.Observed, instances []
 	}
 	sort.Ints(out)
 	return out
+}
+
+// logCalls starts counting the Docker API calls of an operation; the
+// returned func logs them (the benchmark reads these lines).
+func (r *serviceResource) logCalls(ctx context.Context, operation string) func() {
+	host := r.hosts.Default()
+	since := host.Calls()
+	return func() {
+		tflog.Info(ctx, "docker API calls", map[string]any{"operation": operation, "calls": host.Calls() - since, "host": host.Name()})
+	}
 }
 
 func launches(actions []reconcile.Action) bool {

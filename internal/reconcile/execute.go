@@ -158,7 +158,15 @@ func run(ctx context.Context, rt Runtime, r spec.Replica, a Action) error {
 		if err := rt.Remove(ctx, a.Name, a.ContainerID); err != nil {
 			return err
 		}
-		return recreate(ctx, rt, r, a.RecreateVolumes)
+		// From here the old replica is gone: any failure may be reverted.
+		if err := recreate(ctx, rt, r, a.RecreateVolumes); err != nil {
+			var launched *launchError
+			if errors.As(err, &launched) {
+				return err
+			}
+			return &launchError{err: err}
+		}
+		return nil
 	case Create:
 		return recreate(ctx, rt, r, a.RecreateVolumes)
 	}

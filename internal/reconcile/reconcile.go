@@ -162,6 +162,9 @@ func PlanWith(desired []spec.Replica, observed []Observed, opts Options) ([]Acti
 			replacements = append(replacements, a)
 		case !identityMatches(r, o):
 			replacements = append(replacements, replace(r, o, "renamed outside Terraform"))
+		case !specMatches(r, o) && r.Ordinal < opts.Partition && (o.State == StateExited || o.State == StateCreated):
+			// Held back by the partition, but down: bring back what ran.
+			repairs = append(repairs, Action{Kind: Start, Ordinal: r.Ordinal, Name: r.Name, ContainerID: o.ID, Reason: stoppedReason(o.State)})
 		case !specMatches(r, o):
 			replacements = append(replacements, replace(r, o, specReason(opts.Desired, o)))
 		case o.State == StateExited || o.State == StateCreated:
@@ -258,7 +261,7 @@ func withPrevious(replacements []Action, desired []spec.Replica, observed []Obse
 		}
 		old.Replicas = svc.Replicas
 		for j := range old.Secrets {
-			old.Secrets[j].Value = secretValue(svc.Secrets, old.Secrets[j].Name)
+			old.Secrets[j].Value, old.Secrets[j].Digest = secretValue(svc.Secrets, old.Secrets[j].Name)
 		}
 		previous, err := old.RenderOrdinal(a.Ordinal)
 		if err == nil && previous.Fingerprint != current[a.Ordinal].Fingerprint {
@@ -267,13 +270,13 @@ func withPrevious(replacements []Action, desired []spec.Replica, observed []Obse
 	}
 }
 
-func secretValue(secrets []spec.Secret, name string) []byte {
+func secretValue(secrets []spec.Secret, name string) ([]byte, string) {
 	for _, s := range secrets {
 		if s.Name == name {
-			return s.Value
+			return s.Value, s.Digest
 		}
 	}
-	return nil
+	return nil, ""
 }
 
 // changedVolumes finds desired Docker volumes that exist with another

@@ -3,6 +3,7 @@ package spec
 import (
 	"encoding/json"
 	"fmt"
+	"path"
 	"reflect"
 	"sort"
 	"strings"
@@ -130,11 +131,31 @@ func (s Service) validateCluster() []error {
 	if _, err := renderMember(orDefault(c.Format, DefaultSeedFormat), Member{Service: s.Name, Name: ReplicaName(s.Name, 0)}); err != nil {
 		errs = append(errs, err)
 	}
-	if c.Env != "" && c.Env == c.MembersEnv {
-		errs = append(errs, fmt.Errorf("cluster.env and cluster.members_env are both %s; use two variables", c.Env))
+	seedsEnv := ""
+	if c.Env != "" || c.File == "" {
+		seedsEnv = orDefault(c.Env, DefaultSeedsEnv)
 	}
-	if _, clash := s.Env[orDefault(c.Env, DefaultSeedsEnv)]; clash && (c.Env != "" || c.File == "") {
-		errs = append(errs, fmt.Errorf("env sets %s, which cluster.env fills with the seed list; remove one", orDefault(c.Env, DefaultSeedsEnv)))
+	switch {
+	case seedsEnv != "" && seedsEnv == c.MembersEnv && c.Env != "":
+		errs = append(errs, fmt.Errorf("cluster.env and cluster.members_env are both %s; use two variables", c.Env))
+	case seedsEnv != "" && seedsEnv == c.MembersEnv:
+		errs = append(errs, fmt.Errorf("cluster.members_env %s is also the default seeds variable; use another name", c.MembersEnv))
+	}
+	if _, clash := s.Env[seedsEnv]; clash && seedsEnv != "" {
+		errs = append(errs, fmt.Errorf("env sets %s, which cluster.env fills with the seed list; remove one", seedsEnv))
+	}
+	if _, clash := s.Env[c.MembersEnv]; clash && c.MembersEnv != "" && c.MembersEnv != seedsEnv {
+		errs = append(errs, fmt.Errorf("env sets %s, which cluster.members_env fills with the member list; remove one", c.MembersEnv))
+	}
+	if f := c.File; f != "" {
+		if !path.IsAbs(f) || path.Clean(f) != f || f == "/" {
+			errs = append(errs, fmt.Errorf("cluster.file: %q must be a clean absolute file path", f))
+		}
+		for i, cf := range s.Files {
+			if cf.Target == f {
+				errs = append(errs, fmt.Errorf("cluster.file and file[%d] both write %s; give each its own path", i, f))
+			}
+		}
 	}
 	return errs
 }
@@ -154,7 +175,14 @@ func (s Service) RenderOrdinal(ordinal int) (Replica, error) {
 func Changes(old, updated Service) []string {
 	var out []string
 	oldFields, newFields := topLevelFields(old), topLevelFields(updated)
-	for _, name := range sortedKeys(newFields) {
+	all := map[string]bool{}
+	for k := range oldFields {
+		all[k] = true
+	}
+	for k := range newFields {
+		all[k] = true
+	}
+	for _, name := range sortedKeys(all) {
 		if name == "volumes" || name == "secrets" {
 			continue
 		}

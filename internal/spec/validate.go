@@ -83,7 +83,8 @@ func (s Service) Validate() []error {
 	errs = append(errs, s.validatePorts()...)
 	fileErrs := s.validateSecretsAndFiles()
 	errs = append(errs, fileErrs...)
-	errs = append(errs, s.validateCluster()...)
+	clusterErrs := s.validateCluster()
+	errs = append(errs, clusterErrs...)
 	errs = append(errs, s.validateRollout()...)
 	volumeErrs := s.validateVolumes()
 	errs = append(errs, volumeErrs...)
@@ -93,6 +94,9 @@ func (s Service) Validate() []error {
 	}
 	if len(fileErrs) > 0 {
 		rest.Secrets, rest.Files = nil, nil
+	}
+	if len(clusterErrs) > 0 {
+		rest.Cluster = nil
 	}
 	if _, err := rest.Render(); err != nil {
 		errs = append(errs, err)

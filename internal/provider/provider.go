@@ -66,7 +66,9 @@ func (p *statefulProvider) Resources(_ context.Context) []func() resource.Resour
 }
 
 func (p *statefulProvider) DataSources(_ context.Context) []func() datasource.DataSource {
-	return nil
+	return []func() datasource.DataSource{
+		resources.NewHostDataSource,
+	}
 }
 
 // hostConfigs turns host blocks into Docker host configurations; no block

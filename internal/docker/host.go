@@ -37,11 +37,13 @@ type Config struct {
 	TLS      *TLSConfig
 }
 
-// TLSConfig holds PEM contents, so no local files are needed.
+// TLSConfig holds PEM contents, so no local files are needed, or a
+// directory in the docker CLI's layout (ca.pem, cert.pem, key.pem).
 type TLSConfig struct {
 	CAPEM              string
 	CertPEM            string
 	KeyPEM             string
+	CertPath           string
 	InsecureSkipVerify bool
 }
 
@@ -153,22 +155,29 @@ func configFromEnv() (Config, error) {
 	if certPath == "" {
 		return cfg, nil
 	}
+	t, err := tlsFromDir(certPath, verify)
+	cfg.TLS = t
+	return cfg, err
+}
+
+// tlsFromDir reads ca.pem, cert.pem and key.pem from a directory, as the
+// docker CLI does; ca.pem is required when verifying.
+func tlsFromDir(dir string, verify bool) (*TLSConfig, error) {
 	read := func(name string) (string, error) {
-		b, err := os.ReadFile(filepath.Join(certPath, name)) //nolint:gosec // DOCKER_CERT_PATH is the user's choice, as for the docker CLI
+		b, err := os.ReadFile(filepath.Join(dir, name)) //nolint:gosec // the certificate directory is the user's choice, as for the docker CLI
 		return string(b), err
 	}
 	t := &TLSConfig{InsecureSkipVerify: !verify}
 	var err error
 	if t.CAPEM, err = read("ca.pem"); err != nil && verify {
-		return cfg, fmt.Errorf("DOCKER_TLS_VERIFY is set but %w", err)
+		return nil, fmt.Errorf("TLS verification needs %w", err)
 	}
 	if t.CertPEM, err = read("cert.pem"); err == nil {
 		if t.KeyPEM, err = read("key.pem"); err != nil {
-			return cfg, err
+			return nil, fmt.Errorf("cert.pem needs its key: %w", err)
 		}
 	}
-	cfg.TLS = t
-	return cfg, nil
+	return t, nil
 }
 
 // countingTransport counts the Docker API calls a host serves, so that
@@ -187,6 +196,13 @@ func (t countingTransport) RoundTrip(req *http.Request) (*http.Response, error) 
 func (h *Host) Calls() int64 { return h.calls.Load() }
 
 func (t *TLSConfig) build() (*tls.Config, error) {
+	if t.CertPath != "" {
+		loaded, err := tlsFromDir(t.CertPath, !t.InsecureSkipVerify)
+		if err != nil {
+			return nil, err
+		}
+		t = loaded
+	}
 	cfg := &tls.Config{MinVersion: tls.VersionTLS12, InsecureSkipVerify: t.InsecureSkipVerify} //nolint:gosec // an explicit, documented user choice
 	if t.CAPEM != "" {
 		pool := x509.NewCertPool()

@@ -85,6 +85,7 @@ func hostConfigs(hosts []hostModel) []docker.Config {
 				CAPEM:              h.TLS.CAPEM.ValueString(),
 				CertPEM:            h.TLS.CertPEM.ValueString(),
 				KeyPEM:             h.TLS.KeyPEM.ValueString(),
+				CertPath:           h.TLS.CertPath.ValueString(),
 				InsecureSkipVerify: h.TLS.InsecureSkipVerify.ValueBool(),
 			}
 		}
@@ -107,5 +108,6 @@ type tlsModel struct {
 	CAPEM              types.String `tfsdk:"ca_pem"`
 	CertPEM            types.String `tfsdk:"cert_pem"`
 	KeyPEM             types.String `tfsdk:"key_pem"`
+	CertPath           types.String `tfsdk:"cert_path"`
 	InsecureSkipVerify types.Bool   `tfsdk:"insecure_skip_verify"`
 }

@@ -45,6 +45,11 @@ func providerSchema() schema.Schema {
 									Optional:            true,
 									Sensitive:           true,
 								},
+								"cert_path": schema.StringAttribute{
+									MarkdownDescription: "A directory in the docker CLI's layout (`ca.pem`, `cert.pem`, `key.pem`), instead of the `*_pem` contents. " +
+										"Needs local files: prefer the contents in Terraform Cloud.",
+									Optional: true,
+								},
 								"insecure_skip_verify": schema.BoolAttribute{
 									MarkdownDescription: "Skip verification of the daemon's certificate. Anyone on the path can then impersonate the daemon; use only for throw-away test hosts.",
 									Optional:            true,

@@ -69,7 +69,17 @@ func validateTLS(at path.Path, scheme string, t *tlsModel) diag.Diagnostics {
 	if scheme == "unix" {
 		diags.AddAttributeError(at, "TLS on a unix socket", "A unix:// endpoint does not use TLS; remove the tls block or use a tcp:// endpoint.")
 	}
-	if t.CertPEM.IsUnknown() || t.KeyPEM.IsUnknown() || t.CAPEM.IsUnknown() {
+	if t.CertPEM.IsUnknown() || t.KeyPEM.IsUnknown() || t.CAPEM.IsUnknown() || t.CertPath.IsUnknown() {
+		return diags
+	}
+	if !t.CertPath.IsNull() {
+		if !t.CAPEM.IsNull() || !t.CertPEM.IsNull() || !t.KeyPEM.IsNull() {
+			diags.AddAttributeError(at.AtName("cert_path"), "Conflicting TLS material", "Give either cert_path or the ca_pem/cert_pem/key_pem contents, not both.")
+			return diags
+		}
+		if err := docker.ValidateTLS(&docker.TLSConfig{CertPath: t.CertPath.ValueString(), InsecureSkipVerify: t.InsecureSkipVerify.ValueBool()}); err != nil {
+			diags.AddAttributeError(at.AtName("cert_path"), "Invalid TLS directory", err.Error())
+		}
 		return diags
 	}
 	if t.CertPEM.IsNull() != t.KeyPEM.IsNull() {

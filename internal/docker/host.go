@@ -35,6 +35,7 @@ type Config struct {
 	// (DOCKER_HOST, DOCKER_TLS_VERIFY, DOCKER_CERT_PATH, else the local socket).
 	Endpoint string
 	TLS      *TLSConfig
+	SSH      *SSHConfig
 }
 
 // TLSConfig holds PEM contents, so no local files are needed, or a
@@ -114,6 +115,9 @@ func (h *Host) clientOptions() ([]client.Opt, error) {
 		}
 		cfg.Endpoint, cfg.TLS = env.Endpoint, env.TLS
 	}
+	if cfg.SSH != nil {
+		return sshClientOptions(cfg, &h.calls)
+	}
 	hostURL, err := client.ParseHostURL(cfg.Endpoint)
 	if err != nil {
 		return nil, err
@@ -136,6 +140,22 @@ func (h *Host) clientOptions() ([]client.Opt, error) {
 		client.WithHost(cfg.Endpoint),
 		client.WithHTTPClient(&http.Client{Transport: countingTransport{next: transport, calls: &h.calls}}),
 		client.WithScheme(scheme),
+		client.WithVersionFromEnv(),
+	}, nil
+}
+
+// sshClientOptions reaches the remote socket through the provider's own
+// SSH connection; the client talks HTTP over unix-socket semantics.
+func sshClientOptions(cfg Config, calls *atomic.Int64) ([]client.Opt, error) {
+	dialer, err := newSSHDialer(cfg.Endpoint, cfg.SSH)
+	if err != nil {
+		return nil, err
+	}
+	transport := &http.Transport{DialContext: dialer.DialContext, DisableCompression: true}
+	return []client.Opt{
+		client.WithAPIVersionNegotiation(),
+		client.WithHost("unix://" + dialer.socket),
+		client.WithHTTPClient(&http.Client{Transport: countingTransport{next: transport, calls: calls}}),
 		client.WithVersionFromEnv(),
 	}, nil
 }
@@ -240,6 +260,10 @@ func likelyCause(err error) string {
 		return "is the daemon running, and is the endpoint right?"
 	case strings.Contains(msg, "permission denied"):
 		return "the user running Terraform may not access the Docker socket"
+	case strings.Contains(msg, "knownhosts"), strings.Contains(msg, "host key"):
+		return "the SSH server's host key is not the one expected: check ssh.known_hosts or ssh.host_key"
+	case strings.Contains(msg, "unable to authenticate"):
+		return "SSH authentication failed: check the user and ssh.private_key"
 	case strings.Contains(msg, "certificate"), strings.Contains(msg, "tls:"):
 		return "TLS failed: check the CA, the client certificate and the server name"
 	case errors.Is(err, context.DeadlineExceeded):

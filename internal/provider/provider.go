@@ -79,7 +79,7 @@ func hostConfigs(hosts []hostModel) []docker.Config {
 	}
 	out := make([]docker.Config, 0, len(hosts))
 	for _, h := range hosts {
-		c := docker.Config{Name: h.Name.ValueString(), Endpoint: h.Endpoint.ValueString()}
+		c := docker.Config{Name: h.Name.ValueString(), Endpoint: h.Endpoint.ValueString(), SSH: h.SSH.config()}
 		if h.TLS != nil {
 			c.TLS = &docker.TLSConfig{
 				CAPEM:              h.TLS.CAPEM.ValueString(),
@@ -102,6 +102,27 @@ type hostModel struct {
 	Name     types.String `tfsdk:"name"`
 	Endpoint types.String `tfsdk:"endpoint"`
 	TLS      *tlsModel    `tfsdk:"tls"`
+	SSH      *sshModel    `tfsdk:"ssh"`
+}
+
+type sshModel struct {
+	PrivateKey            types.String `tfsdk:"private_key"`
+	Passphrase            types.String `tfsdk:"passphrase"`
+	KnownHosts            types.String `tfsdk:"known_hosts"`
+	HostKey               types.String `tfsdk:"host_key"`
+	InsecureIgnoreHostKey types.Bool   `tfsdk:"insecure_ignore_host_key"`
+	Socket                types.String `tfsdk:"socket"`
+}
+
+func (s *sshModel) config() *docker.SSHConfig {
+	if s == nil {
+		return nil
+	}
+	return &docker.SSHConfig{
+		PrivateKey: s.PrivateKey.ValueString(), Passphrase: s.Passphrase.ValueString(),
+		KnownHosts: s.KnownHosts.ValueString(), HostKey: s.HostKey.ValueString(),
+		InsecureIgnoreHostKey: s.InsecureIgnoreHostKey.ValueBool(), Socket: s.Socket.ValueString(),
+	}
 }
 
 type tlsModel struct {

@@ -9,12 +9,13 @@ import (
 	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
 	"github.com/hashicorp/terraform-plugin-testing/knownvalue"
 	"github.com/hashicorp/terraform-plugin-testing/statecheck"
+	"github.com/hashicorp/terraform-plugin-testing/terraform"
 	"github.com/hashicorp/terraform-plugin-testing/tfjsonpath"
 
 	"github.com/statefulhq/terraform-provider-stateful/internal/acctest"
 )
 
-func TestMain(m *testing.M) { acctest.Main(m) }
+func TestMain(m *testing.M) { acctest.Main(m, acctest.StartSSHServer) }
 
 func withProvider(provider, service string) string {
 	return provider + fmt.Sprintf(`
@@ -108,7 +109,7 @@ provider "stateful" {
     name     = "a"
     endpoint = "http://127.0.0.1:2375"
   }
-}`, `the scheme must be unix:// or tcp://`},
+}`, `the scheme must be unix://, tcp:// or ssh://`},
 		"tcp without port": {`
 provider "stateful" {
   host {
@@ -157,4 +158,84 @@ provider "stateful" {
 			})
 		})
 	}
+}
+
+func sshProvider(knownHosts string) string {
+	return fmt.Sprintf(`
+provider "stateful" {
+  host {
+    name     = "viassh"
+    endpoint = %q
+    ssh {
+      private_key = <<-EOT
+%s
+EOT
+      known_hosts = %q
+    }
+  }
+}
+`, acctest.SSH.Endpoint, strings.TrimSpace(acctest.SSH.PrivateKey), knownHosts)
+}
+
+// The provider reaches the daemon's socket through its own SSH connection:
+// a full create, update and destroy, with no ssh or docker binary involved.
+func TestAccProvider_sshTransport(t *testing.T) {
+	name := acctest.Name(t, "ssh")
+	config := func(image string) string {
+		return sshProvider(acctest.SSH.KnownHosts) + fmt.Sprintf(`
+resource "stateful_service" "test" {
+  name              = %q
+  image             = %q
+  replicas          = 2
+  stop_grace_period = "1s"
+}
+`, name, image)
+	}
+	version := func(want string) func(*terraform.State) error {
+		return func(*terraform.State) error {
+			replicas, err := acctest.Replicas(name)
+			if err != nil {
+				return err
+			}
+			if len(replicas) != 2 {
+				return fmt.Errorf("%d replicas, want 2", len(replicas))
+			}
+			for n, r := range replicas {
+				id, err := acctest.IdentityOf(r.Address)
+				if err != nil {
+					return err
+				}
+				if id.Version != want {
+					return fmt.Errorf("%s runs %s, want %s", n, id.Version, want)
+				}
+			}
+			return nil
+		}
+	}
+	resource.ParallelTest(t, resource.TestCase{
+		ProtoV6ProviderFactories: acctest.ProviderFactories,
+		CheckDestroy:             acctest.CheckGone(name),
+		Steps: []resource.TestStep{
+			{
+				Config: config(acctest.WorkloadImageV1),
+				ConfigStateChecks: []statecheck.StateCheck{
+					statecheck.ExpectKnownValue("stateful_service.test", tfjsonpath.New("instances").AtSliceIndex(1).AtMapKey("host"), knownvalue.StringExact("viassh")),
+				},
+				Check: version("v1"),
+			},
+			{Config: config(acctest.WorkloadImageV2), Check: version("v2")},
+		},
+	})
+}
+
+func TestAccProvider_sshWrongHostKeyIsRefused(t *testing.T) {
+	resource.ParallelTest(t, resource.TestCase{
+		ProtoV6ProviderFactories: acctest.ProviderFactories,
+		Steps: []resource.TestStep{{
+			Config: sshProvider(acctest.SSH.WrongKnownHosts) + `
+data "stateful_host" "this" {}
+`,
+			ExpectError: phrase(`host key is not the one expected`),
+		}},
+	})
 }

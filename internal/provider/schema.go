@@ -21,11 +21,13 @@ func providerSchema() schema.Schema {
 							Required:            true,
 						},
 						"endpoint": schema.StringAttribute{
-							MarkdownDescription: "How to reach the daemon: `unix:///path/to/docker.sock` or `tcp://address:port`.",
-							Required:            true,
+							MarkdownDescription: "How to reach the daemon: `unix:///path/to/docker.sock`, `tcp://address:port`, or `ssh://user@address[:port]` " +
+								"(with an `ssh` block).",
+							Required: true,
 						},
 					},
 					Blocks: map[string]schema.Block{
+						"ssh": sshBlock(),
 						"tls": schema.SingleNestedBlock{
 							MarkdownDescription: "TLS for a `tcp://` endpoint, given as PEM contents so that it works where there are no local files " +
 								"(Terraform Cloud: pass them as sensitive variables). The server certificate is verified unless `insecure_skip_verify` is set.",
@@ -58,6 +60,43 @@ func providerSchema() schema.Schema {
 						},
 					},
 				},
+			},
+		},
+	}
+}
+
+func sshBlock() schema.SingleNestedBlock {
+	return schema.SingleNestedBlock{
+		MarkdownDescription: "SSH for an `ssh://` endpoint. The provider speaks SSH itself (no local `ssh` or `docker` binary) and reaches the " +
+			"remote daemon's socket through the connection, like `docker -H ssh://`. The user needs access to that socket. The server's " +
+			"host key is verified against `known_hosts` or `host_key`.",
+		Attributes: map[string]schema.Attribute{
+			"private_key": schema.StringAttribute{
+				MarkdownDescription: "Required. The private key (PEM or OpenSSH format contents), from a sensitive variable.",
+				Optional:            true,
+				Sensitive:           true,
+			},
+			"passphrase": schema.StringAttribute{
+				MarkdownDescription: "The private key's passphrase, if it is encrypted.",
+				Optional:            true,
+				Sensitive:           true,
+			},
+			"known_hosts": schema.StringAttribute{
+				MarkdownDescription: "`known_hosts` lines that must contain the server's key (as `ssh-keyscan -p PORT HOST` prints them).",
+				Optional:            true,
+			},
+			"host_key": schema.StringAttribute{
+				MarkdownDescription: "The server's public host key, such as `ssh-ed25519 AAAA...`, instead of `known_hosts`.",
+				Optional:            true,
+			},
+			"insecure_ignore_host_key": schema.BoolAttribute{
+				MarkdownDescription: "Accept any host key. Anyone on the path can then impersonate the host and receive the Docker API calls; " +
+					"use only for throw-away test hosts.",
+				Optional: true,
+			},
+			"socket": schema.StringAttribute{
+				MarkdownDescription: "The Docker socket on the remote host. Defaults to `/var/run/docker.sock`.",
+				Optional:            true,
 			},
 		},
 	}

@@ -7,6 +7,7 @@ import (
 
 	"github.com/hashicorp/terraform-plugin-framework/diag"
 	"github.com/hashicorp/terraform-plugin-framework/path"
+	"github.com/hashicorp/terraform-plugin-framework/types"
 
 	"github.com/statefulhq/terraform-provider-stateful/internal/docker"
 )
@@ -40,6 +41,7 @@ func validateHosts(hosts []hostModel) diag.Diagnostics {
 		if h.TLS != nil {
 			diags.Append(validateTLS(at.AtName("tls"), scheme, h.TLS)...)
 		}
+		diags.Append(validateSSH(at, scheme, h)...)
 	}
 	return diags
 }
@@ -58,8 +60,12 @@ func endpointScheme(endpoint string) (string, error) {
 		if u.Hostname() == "" || u.Port() == "" {
 			return "", fmt.Errorf("%q needs a host and a port, as tcp://10.0.0.2:2376", endpoint)
 		}
+	case "ssh":
+		if u.Hostname() == "" || u.User.Username() == "" {
+			return "", fmt.Errorf("%q needs a user and a host, as ssh://deploy@10.0.0.3", endpoint)
+		}
 	default:
-		return "", fmt.Errorf("%q: the scheme must be unix:// or tcp://", endpoint)
+		return "", fmt.Errorf("%q: the scheme must be unix://, tcp:// or ssh://", endpoint)
 	}
 	return u.Scheme, nil
 }
@@ -94,4 +100,33 @@ func validateTLS(at path.Path, scheme string, t *tlsModel) diag.Diagnostics {
 		diags.AddAttributeError(at, "Invalid TLS material", err.Error())
 	}
 	return diags
+}
+
+// validateSSH checks that ssh:// endpoints, and only they, have a complete
+// ssh block: a key that parses and a way to verify the server.
+func validateSSH(at path.Path, scheme string, h hostModel) diag.Diagnostics {
+	var diags diag.Diagnostics
+	switch {
+	case scheme == "ssh" && h.SSH == nil:
+		diags.AddAttributeError(at.AtName("endpoint"), "Missing ssh block",
+			"An ssh:// endpoint needs an ssh block with private_key, and known_hosts or host_key to verify the server.")
+	case scheme != "" && scheme != "ssh" && h.SSH != nil:
+		diags.AddAttributeError(at.AtName("ssh"), "SSH on a non-SSH endpoint", "The ssh block applies to ssh:// endpoints only; remove it or change the endpoint.")
+	case scheme == "ssh" && h.TLS != nil:
+		diags.AddAttributeError(at.AtName("tls"), "TLS on an SSH endpoint", "An ssh:// endpoint is secured by SSH; remove the tls block.")
+	case scheme == "ssh" && !anyUnknown(h.SSH.PrivateKey, h.SSH.Passphrase, h.SSH.KnownHosts, h.SSH.HostKey):
+		if err := docker.ValidateSSH(h.Endpoint.ValueString(), h.SSH.config()); err != nil {
+			diags.AddAttributeError(at.AtName("ssh"), "Invalid SSH settings", err.Error())
+		}
+	}
+	return diags
+}
+
+func anyUnknown(values ...types.String) bool {
+	for _, v := range values {
+		if v.IsUnknown() {
+			return true
+		}
+	}
+	return false
 }

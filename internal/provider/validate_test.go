@@ -193,12 +193,12 @@ func TestEndpointScheme(t *testing.T) {
 		"tcp://10.0.0.2":        "needs a host and a port",
 		"tcp://:2376":           "needs a host and a port",
 		"tcp://10.0.0.2:":       "needs a host and a port",
-		"http://10.0.0.2:2375":  "the scheme must be unix:// or tcp://",
-		"https://10.0.0.2:2376": "the scheme must be unix:// or tcp://",
-		"ssh://me@host":         "the scheme must be unix:// or tcp://",
-		"/var/run/docker.sock":  "the scheme must be unix:// or tcp://",
+		"http://10.0.0.2:2375":  "the scheme must be unix://, tcp:// or ssh://",
+		"https://10.0.0.2:2376": "the scheme must be unix://, tcp:// or ssh://",
+		"ssh://host":            "needs a user and a host",
+		"/var/run/docker.sock":  "the scheme must be unix://, tcp:// or ssh://",
 		"10.0.0.2:2376":         "is not a URL",
-		"":                      "the scheme must be unix:// or tcp://",
+		"":                      "the scheme must be unix://, tcp:// or ssh://",
 		"tcp://10.0.0.2:23 76":  "is not a URL",
 	}
 	for endpoint, want := range bad {

@@ -1,6 +1,7 @@
 package provider_test
 
 import (
+	"context"
 	"fmt"
 	"regexp"
 	"strings"
@@ -8,6 +9,7 @@ import (
 
 	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
 	"github.com/hashicorp/terraform-plugin-testing/knownvalue"
+	"github.com/hashicorp/terraform-plugin-testing/plancheck"
 	"github.com/hashicorp/terraform-plugin-testing/statecheck"
 	"github.com/hashicorp/terraform-plugin-testing/terraform"
 	"github.com/hashicorp/terraform-plugin-testing/tfjsonpath"
@@ -15,7 +17,7 @@ import (
 	"github.com/statefulhq/terraform-provider-stateful/internal/acctest"
 )
 
-func TestMain(m *testing.M) { acctest.Main(m, acctest.StartSSHServer) }
+func TestMain(m *testing.M) { acctest.Main(m, acctest.StartSSHServer, acctest.StartTLSDaemon) }
 
 func withProvider(provider, service string) string {
 	return provider + fmt.Sprintf(`
@@ -236,6 +238,90 @@ func TestAccProvider_sshWrongHostKeyIsRefused(t *testing.T) {
 data "stateful_host" "this" {}
 `,
 			ExpectError: phrase(`host key is not the one expected`),
+		}},
+	})
+}
+
+func tlsProvider(ca string) string {
+	return fmt.Sprintf(`
+provider "stateful" {
+  host {
+    name     = "secure"
+    endpoint = %q
+    tls {
+      ca_pem   = <<-EOT
+%s
+EOT
+      cert_pem = <<-EOT
+%s
+EOT
+      key_pem  = <<-EOT
+%s
+EOT
+    }
+  }
+}
+`, acctest.TLS.Endpoint, strings.TrimSpace(ca), strings.TrimSpace(acctest.TLS.CertPEM), strings.TrimSpace(acctest.TLS.KeyPEM))
+}
+
+// A second daemon that requires TLS client certificates: a full create,
+// update and destroy with PEM contents only, checked through that daemon.
+func TestAccProvider_tlsTransport(t *testing.T) {
+	name := acctest.Name(t, "tls")
+	config := func(image string) string {
+		return tlsProvider(acctest.TLS.CAPEM) + fmt.Sprintf(`
+resource "stateful_service" "test" {
+  name              = %q
+  image             = %q
+  replicas          = 2
+  stop_grace_period = "1s"
+}
+`, name, image)
+	}
+	onSecondDaemon := func(want string, count int) func(*terraform.State) error {
+		return func(*terraform.State) error {
+			observed, err := acctest.TLS.Host.ListReplicas(context.Background(), name)
+			if err != nil {
+				return err
+			}
+			if len(observed) != count {
+				return fmt.Errorf("%d replicas on the TLS daemon, want %d", len(observed), count)
+			}
+			for _, o := range observed {
+				id, err := acctest.IdentityOf(o.Address)
+				if err != nil {
+					return err
+				}
+				if id.Version != want || id.Hostname != o.Name {
+					return fmt.Errorf("%s reports %s %s, want version %s", o.Name, id.Hostname, id.Version, want)
+				}
+			}
+			if local, err := acctest.Replicas(name); err != nil || len(local) != 0 {
+				return fmt.Errorf("the local daemon has %d replicas of %s (err %v); want none", len(local), name, err)
+			}
+			return nil
+		}
+	}
+	resource.ParallelTest(t, resource.TestCase{
+		ProtoV6ProviderFactories: acctest.ProviderFactories,
+		CheckDestroy:             onSecondDaemon("", 0),
+		Steps: []resource.TestStep{
+			{
+				Config:           config(acctest.WorkloadImageV1),
+				ConfigPlanChecks: resource.ConfigPlanChecks{PostApplyPostRefresh: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()}},
+				Check:            onSecondDaemon("v1", 2),
+			},
+			{Config: config(acctest.WorkloadImageV2), Check: onSecondDaemon("v2", 2)},
+		},
+	})
+}
+
+func TestAccProvider_tlsUnknownCAIsRefused(t *testing.T) {
+	resource.ParallelTest(t, resource.TestCase{
+		ProtoV6ProviderFactories: acctest.ProviderFactories,
+		Steps: []resource.TestStep{{
+			Config:      tlsProvider(acctest.TLS.OtherCAPEM) + `data "stateful_host" "this" {}`,
+			ExpectError: phrase(`TLS failed: check the CA`),
 		}},
 	})
 }

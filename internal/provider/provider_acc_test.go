@@ -296,8 +296,12 @@ resource "stateful_service" "test" {
 					return fmt.Errorf("%s reports %s %s, want version %s", o.Name, id.Hostname, id.Version, want)
 				}
 			}
-			if local, err := acctest.Replicas(name); err != nil || len(local) != 0 {
-				return fmt.Errorf("the local daemon has %d replicas of %s (err %v); want none", len(local), name, err)
+			local, err := acctest.Replicas(name)
+			if err != nil {
+				return err
+			}
+			if len(local) != 0 {
+				return fmt.Errorf("the local daemon has %d replicas of %s; want none", len(local), name)
 			}
 			return nil
 		}

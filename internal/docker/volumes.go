@@ -26,12 +26,18 @@ import (
 const helperParent = "/stateful-parent"
 
 // ListVolumes returns the Docker volumes owned by the service, in one call.
-func (h *Host) ListVolumes(ctx context.Context, service string) ([]reconcile.ObservedVolume, error) {
+// Given drivers, only those are asked: the daemon otherwise asks every
+// volume driver it knows, and one broken plugin stalls the list for 15s.
+func (h *Host) ListVolumes(ctx context.Context, service string, drivers ...string) ([]reconcile.ObservedVolume, error) {
 	cli, err := h.client(ctx)
 	if err != nil {
 		return nil, err
 	}
-	resp, err := cli.VolumeList(ctx, volume.ListOptions{Filters: filters.NewArgs(filters.Arg("label", spec.LabelService+"="+service))})
+	args := filters.NewArgs(filters.Arg("label", spec.LabelService+"="+service))
+	for _, d := range drivers {
+		args.Add("driver", d)
+	}
+	resp, err := cli.VolumeList(ctx, volume.ListOptions{Filters: args})
 	if err != nil {
 		return nil, h.errorf("list volumes of service %q: %w", service, err)
 	}
@@ -73,30 +79,28 @@ func (h *Host) EnsureMounts(ctx context.Context, service, image string, ordinal 
 	return nil
 }
 
+// ensureVolume creates a replica's Docker volume, or re-adopts it: create
+// with an explicit driver returns an existing volume of that name as it
+// is, so one call both creates and tells what was there. (Inspecting a
+// missing volume instead would ask every volume driver, slowly.)
 func (h *Host) ensureVolume(ctx context.Context, service string, ordinal int, m spec.Mount) error {
 	cli, err := h.client(ctx)
 	if err != nil {
 		return err
 	}
-	existing, err := cli.VolumeInspect(ctx, m.Source)
-	switch {
-	case err == nil && existing.Labels[spec.LabelService] != service:
-		return h.errorf("volume %q exists but is not owned by service %q; remove or rename it, or rename volume %q", m.Source, service, m.Volume)
-	case err == nil && existing.Labels[spec.LabelDefinition] != m.Definition:
-		return h.errorf("volume %q exists with another definition (driver or options); set recreate_on_change on volume %q to replace it, deleting its data", m.Source, m.Volume)
-	case err == nil:
-		return nil // re-adopted: same name, same definition
-	case !cerrdefs.IsNotFound(err):
-		return h.errorf("inspect volume %q: %w", m.Source, err)
-	}
 	labels := map[string]string{spec.LabelService: service, spec.LabelVolume: m.Volume, spec.LabelDefinition: m.Definition}
 	if !m.Shared {
 		labels[spec.LabelOrdinal] = strconv.Itoa(ordinal)
 	}
-	_, err = cli.VolumeCreate(ctx, volume.CreateOptions{Name: m.Source, Driver: m.Driver, DriverOpts: spec.MountOptions(m), Labels: labels})
-	if err != nil {
+	got, err := cli.VolumeCreate(ctx, volume.CreateOptions{Name: m.Source, Driver: m.Driver, DriverOpts: spec.MountOptions(m), Labels: labels})
+	switch {
+	case err != nil:
 		// Never echo the options: they may hold write-only credentials.
 		return h.errorf("create volume %q with driver %q: %w", m.Source, m.Driver, redact(err, m.Credentials))
+	case got.Labels[spec.LabelService] != service:
+		return h.errorf("volume %q exists but is not owned by service %q; remove or rename it, or rename volume %q", m.Source, service, m.Volume)
+	case got.Labels[spec.LabelDefinition] != m.Definition:
+		return h.errorf("volume %q exists with another definition (driver or options); set recreate_on_change on volume %q to replace it, deleting its data", m.Source, m.Volume)
 	}
 	return nil
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -120,18 +121,29 @@ func planOptions(ctx context.Context, host *docker.Host, svc spec.Service) (reco
 	if !hasNamedVolumes(svc) {
 		return opts, nil
 	}
-	volumes, err := host.ListVolumes(ctx, svc.Name)
+	volumes, err := host.ListVolumes(ctx, svc.Name, volumeDrivers(svc)...)
 	opts.Volumes = volumes
 	return opts, err
 }
 
-func hasNamedVolumes(svc spec.Service) bool {
+func hasNamedVolumes(svc spec.Service) bool { return len(volumeDrivers(svc)) > 0 }
+
+// volumeDrivers lists the drivers of the service's Docker volumes, once each.
+func volumeDrivers(svc spec.Service) []string {
+	var out []string
 	for _, v := range svc.Volumes {
-		if v.Host == nil {
-			return true
+		d := ""
+		switch {
+		case v.Shared != nil:
+			d = "local"
+		case v.Plugin != nil:
+			d = v.Plugin.Driver
+		}
+		if d != "" && !slices.Contains(out, d) {
+			out = append(out, d)
 		}
 	}
-	return false
+	return out
 }
 
 // blockedDetail explains a volume definition change Docker cannot apply in
@@ -154,7 +166,7 @@ func blockedDetail(blocked []reconcile.Blocked) string {
 // deleteAllData deletes the service's data on destroy: every Docker volume
 // it owns, and the host directories of every ordinal it ever had.
 func deleteAllData(ctx context.Context, host *docker.Host, runtime docker.ServiceRuntime, svc spec.Service, ordinals []int) error {
-	volumes, err := host.ListVolumes(ctx, svc.Name)
+	volumes, err := host.ListVolumes(ctx, svc.Name, volumeDrivers(svc)...)
 	if err != nil {
 		return err
 	}

@@ -143,6 +143,9 @@ func (r *serviceResource) planInstances(ctx context.Context, req resource.Modify
 		observed = append(observed, p.asObserved())
 	}
 	host := r.hosts.Default()
+	if diags.Append(checkDrivers(ctx, host, svc)...); diags.HasError() {
+		return diags
+	}
 	opts, err := planOptions(ctx, host, svc)
 	if err != nil {
 		diags.AddError("Could not read the service's volumes", err.Error())
@@ -171,7 +174,6 @@ func (r *serviceResource) planInstances(ctx context.Context, req resource.Modify
 	if len(blocked) > 0 {
 		diags.AddAttributeError(volumePath, "Volume definition changed", blockedDetail(blocked))
 	}
-	diags.Append(checkDrivers(ctx, host, svc)...)
 	if svc.PullPolicy == spec.PullNever && launches(actions) {
 		present, err := host.ImageExists(ctx, svc.Image)
 		switch {
@@ -195,26 +197,43 @@ func checkDrivers(ctx context.Context, host *docker.Host, svc spec.Service) diag
 	var diags diag.Diagnostics
 	var wanted []string
 	for _, v := range svc.Volumes {
-		if v.Plugin != nil {
+		if v.Plugin != nil && !slices.Contains(wanted, v.Plugin.Driver) {
 			wanted = append(wanted, v.Plugin.Driver)
 		}
 	}
-	if len(wanted) == 0 {
-		return nil
+	missing, drivers, err := missingDrivers(ctx, host, wanted)
+	if err == nil && len(missing) > 0 {
+		// A legacy plugin is listed only once the daemon has used it: a
+		// volume list naming it activates it; a missing one costs the
+		// daemon's lookup timeout, on this error path only.
+		_, _ = host.ListVolumes(ctx, svc.Name, missing...)
+		missing, drivers, err = missingDrivers(ctx, host, missing)
 	}
-	drivers, err := host.VolumeDrivers(ctx)
 	if err != nil {
 		diags.AddError("Could not list the host's volume drivers", err.Error())
 		return diags
 	}
-	for i, d := range wanted {
-		if !slices.Contains(drivers, d) && !slices.Contains(drivers, d+":latest") {
-			diags.AddAttributeError(volumePath, "Volume driver not installed",
-				fmt.Sprintf("Volume driver %q is not installed on host %q (it has: %s). Install the plugin there (docker plugin install), or choose another driver.",
-					wanted[i], host.Name(), strings.Join(drivers, ", ")))
-		}
+	for _, d := range missing {
+		diags.AddAttributeError(volumePath, "Volume driver not installed",
+			fmt.Sprintf("Volume driver %q is not installed on host %q (it has: %s). Install the plugin there (docker plugin install), or choose another driver.",
+				d, host.Name(), strings.Join(drivers, ", ")))
 	}
 	return diags
+}
+
+func missingDrivers(ctx context.Context, host *docker.Host, wanted []string) (missing, drivers []string, err error) {
+	if len(wanted) == 0 {
+		return nil, nil, nil
+	}
+	if drivers, err = host.VolumeDrivers(ctx); err != nil {
+		return nil, nil, err
+	}
+	for _, d := range wanted {
+		if !slices.Contains(drivers, d) && !slices.Contains(drivers, d+":latest") {
+			missing = append(missing, d)
+		}
+	}
+	return missing, drivers, nil
 }
 
 // planSecretKey returns the key that digests plan-time secret values: from

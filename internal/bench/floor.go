@@ -204,7 +204,14 @@ func (f *floor) destroy(ctx context.Context) error {
 	if err := parallel(f.n, func(i int) error { return f.remove(ctx, i) }); err != nil {
 		return err
 	}
-	return f.cli.NetworkRemove(ctx, f.network)
+	// As the provider does: the daemon releases endpoints shortly after
+	// container removal returns.
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		err := f.cli.NetworkRemove(ctx, f.network)
+		if err == nil || !strings.Contains(err.Error(), "active endpoints") || time.Now().After(deadline) {
+			return err
+		}
+	}
 }
 
 func (f *floor) remove(ctx context.Context, i int) error {

@@ -1,8 +1,6 @@
 package docker
 
 import (
-	cerrdefs "github.com/containerd/errdefs"
-
 	"bytes"
 	"context"
 	"fmt"
@@ -11,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	cerrdefs "github.com/containerd/errdefs"
 	"github.com/docker/docker/api/types/container"
 	"github.com/docker/docker/api/types/filters"
 	"github.com/docker/docker/api/types/mount"

@@ -1,14 +1,13 @@
 package docker
 
 import (
-	cerrdefs "github.com/containerd/errdefs"
-
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 
+	cerrdefs "github.com/containerd/errdefs"
 	"github.com/docker/docker/api/types/build"
 	"github.com/docker/docker/api/types/image"
 

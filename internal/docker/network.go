@@ -1,10 +1,11 @@
 package docker
 
 import (
-	cerrdefs "github.com/containerd/errdefs"
-
 	"context"
+	"strings"
+	"time"
 
+	cerrdefs "github.com/containerd/errdefs"
 	"github.com/docker/docker/api/types/network"
 
 	"github.com/statefulhq/terraform-provider-stateful/internal/spec"
@@ -53,11 +54,21 @@ func (h *Host) RemoveNetwork(ctx context.Context, service string) error {
 	if err != nil {
 		return h.errorf("inspect network %q: %w", name, err)
 	}
-	if err := cli.NetworkRemove(ctx, existing.ID); err != nil && !cerrdefs.IsNotFound(err) {
-		return h.errorf("remove network %q (are containers outside the service still attached?): %w", name, err)
+	// The daemon releases a removed container's endpoint shortly after the
+	// removal returns: retry briefly before blaming other containers.
+	for deadline := time.Now().Add(networkReleaseWait); ; time.Sleep(100 * time.Millisecond) {
+		err = cli.NetworkRemove(ctx, existing.ID)
+		if err == nil || cerrdefs.IsNotFound(err) {
+			return nil
+		}
+		if !strings.Contains(err.Error(), "active endpoints") || time.Now().After(deadline) || ctx.Err() != nil {
+			return h.errorf("remove network %q (are containers outside the service still attached?): %w", name, err)
+		}
 	}
-	return nil
 }
+
+// networkReleaseWait bounds how long removal waits for endpoints to go.
+const networkReleaseWait = 10 * time.Second
 
 // NetworkExists reports whether the service's network is on the host.
 func (h *Host) NetworkExists(ctx context.Context, service string) (bool, error) {

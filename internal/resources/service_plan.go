@@ -130,10 +130,11 @@ func (r *serviceResource) planInstances(ctx context.Context, req resource.Modify
 		diags.AddError("Invalid stateful_service configuration", err.Error())
 		return diags
 	}
+	var state *serviceModel
 	var prior []instanceModel
 	if !req.State.Raw.IsNull() {
-		var state serviceModel
-		diags.Append(req.State.Get(ctx, &state)...)
+		state = &serviceModel{}
+		diags.Append(req.State.Get(ctx, state)...)
 		recorded, d := state.instances(ctx)
 		diags.Append(d...)
 		prior = recorded
@@ -151,15 +152,13 @@ func (r *serviceResource) planInstances(ctx context.Context, req resource.Modify
 		diags.AddError("Could not read the service's volumes", err.Error())
 		return diags
 	}
-	opts.Known = knownBefore(ctx, req, prior)
+	opts.Known = knownBefore(state, prior)
 	observed = withDefinitions(ctx, req.Private, observed)
 	actions, blocked := reconcile.PlanWith(desired, observed, opts)
 	plan.Rollout = stringsValue(rolloutLines(actions))
-	if len(rolloutLines(actions)) == 0 && !req.State.Raw.IsNull() {
+	if len(rolloutLines(actions)) == 0 && state != nil {
 		// Nothing to do: keep the record of the last rollout, so that a
 		// plan with nothing to do is empty.
-		var state serviceModel
-		diags.Append(req.State.Get(ctx, &state)...)
 		plan.Rollout = state.Rollout
 	}
 	if held := heldBack(actions); len(held) > 0 {
@@ -276,16 +275,12 @@ func heldBack(actions []reconcile.Action) []string {
 
 // knownBefore are the ordinals the service had before this plan: recorded
 // instances and the previously desired range.
-func knownBefore(ctx context.Context, req resource.ModifyPlanRequest, prior []instanceModel) map[int]bool {
+func knownBefore(state *serviceModel, prior []instanceModel) map[int]bool {
 	known := map[int]bool{}
 	for _, p := range prior {
 		known[int(p.Ordinal.ValueInt64())] = true
 	}
-	if req.State.Raw.IsNull() {
-		return known
-	}
-	var state serviceModel
-	if diags := req.State.Get(ctx, &state); diags.HasError() {
+	if state == nil {
 		return known
 	}
 	start, n := state.OrdinalStart.ValueInt64(), state.Replicas.ValueInt64()

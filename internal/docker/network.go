@@ -2,6 +2,7 @@ package docker
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"time"
 
@@ -62,9 +63,26 @@ func (h *Host) RemoveNetwork(ctx context.Context, service string) error {
 			return nil
 		}
 		if !strings.Contains(err.Error(), "active endpoints") || time.Now().After(deadline) || ctx.Err() != nil {
-			return h.errorf("remove network %q (are containers outside the service still attached?): %w", name, err)
+			break
 		}
 	}
+	if current, ierr := cli.NetworkInspect(ctx, existing.ID, network.InspectOptions{}); ierr == nil && len(current.Containers) == 0 {
+		return &StaleNetworkError{Host: h.Name(), Network: name}
+	}
+	return h.errorf("remove network %q (are containers outside the service still attached?): %w", name, err)
+}
+
+// StaleNetworkError reports a network the daemon refuses to remove though
+// no container is attached: Docker 20.10 can leave a stale endpoint count
+// after many containers leave a network at once. The daemon clears it when
+// it restarts; until then the network stays, labeled, and a later create
+// adopts it.
+type StaleNetworkError struct{ Host, Network string }
+
+func (e *StaleNetworkError) Error() string {
+	return fmt.Sprintf("docker host %q: network %q has no containers attached but the daemon reports active endpoints "+
+		"(a known Docker bug after many containers leave a network at once); it was left in place and is cleared when the daemon restarts",
+		e.Host, e.Network)
 }
 
 // networkReleaseWait bounds how long removal waits for endpoints to go.

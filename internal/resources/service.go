@@ -5,6 +5,7 @@ package resources
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -237,7 +238,11 @@ func (r *serviceResource) Delete(ctx context.Context, req resource.DeleteRequest
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 
-	if err := r.destroy(ctx, state); err != nil {
+	var stale *docker.StaleNetworkError
+	switch err := r.destroy(ctx, state); {
+	case errors.As(err, &stale):
+		resp.Diagnostics.AddWarning("Service network left in place", stale.Error())
+	case err != nil:
 		resp.Diagnostics.AddError("Could not destroy the service", err.Error())
 	}
 }

@@ -128,7 +128,7 @@ type floor struct {
 // benchFloor times the four phases at N, then removes what they left.
 func benchFloor(ctx context.Context, d *dockerEnv, n int, s *sample) error {
 	f := &floor{cli: d.cli, n: n, selector: floorLabel + "=" + strconv.Itoa(n),
-		network: fmt.Sprintf("floor-%d-%d", n, time.Now().UnixNano()), // unique: a stale network may outlive its run, ids: make([]string, n)}
+		network: fmt.Sprintf("floor-%d-%d", n, time.Now().UnixNano()), ids: make([]string, n)} // a unique network: a stale one may outlive its run
 	if err := d.removeLabeled(ctx, f.selector); err != nil {
 		return err
 	}

@@ -6,7 +6,6 @@ package resources
 import (
 	"context"
 	"errors"
-	"fmt"
 	"time"
 
 	"github.com/hashicorp/terraform-plugin-framework/path"
@@ -52,15 +51,7 @@ func (r *serviceResource) Schema(ctx context.Context, _ resource.SchemaRequest, 
 }
 
 func (r *serviceResource) Configure(_ context.Context, req resource.ConfigureRequest, resp *resource.ConfigureResponse) {
-	if req.ProviderData == nil {
-		return
-	}
-	hosts, ok := req.ProviderData.(*docker.Hosts)
-	if !ok {
-		resp.Diagnostics.AddError("Unexpected provider data", fmt.Sprintf("expected *docker.Hosts, got %T; this is a bug in the provider", req.ProviderData))
-		return
-	}
-	r.hosts = hosts
+	r.hosts = hostsFrom(req.ProviderData, &resp.Diagnostics)
 }
 
 func (r *serviceResource) ValidateConfig(ctx context.Context, req resource.ValidateConfigRequest, resp *resource.ValidateConfigResponse) {

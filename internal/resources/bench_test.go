@@ -1,0 +1,38 @@
+package resources
+
+import (
+	"context"
+	"fmt"
+	"testing"
+
+	"github.com/statefulhq/terraform-provider-stateful/internal/reconcile"
+	"github.com/statefulhq/terraform-provider-stateful/internal/spec"
+)
+
+func benchObserved(b *testing.B, n int) []reconcile.Observed {
+	svc := spec.Service{Name: "bench", Image: "img", Replicas: n, Restart: spec.DefaultRestart, StopGracePeriod: "5s", PullPolicy: spec.PullMissing,
+		Env:     map[string]string{"WAVE": "1"},
+		Volumes: []spec.Volume{{Name: "data", Target: "/data", PerReplica: true, Plugin: &spec.PluginVolume{Driver: "local"}}}}
+	replicas, err := svc.Render()
+	if err != nil {
+		b.Fatal(err)
+	}
+	out := make([]reconcile.Observed, n)
+	for i, r := range replicas {
+		out[i] = reconcile.Observed{ID: fmt.Sprintf("%064d", i), Name: r.Name, Host: "default", Ordinal: r.Ordinal, Fingerprint: r.Fingerprint,
+			State: "running", Address: "172.18.0.2", Spec: r.Container.Labels[spec.LabelSpec],
+			Mounts: []reconcile.ObservedMount{{Source: r.Container.Mounts[0].Source, Target: "/data"}}}
+	}
+	return out
+}
+
+// BenchmarkObservedInstances measures turning a 100-replica list into the
+// instances attribute, the bulk of Read's own work.
+func BenchmarkObservedInstances(b *testing.B) {
+	observed := benchObserved(b, 100)
+	for b.Loop() {
+		if _, diags := instancesValue(context.Background(), observedInstances(observed)); diags.HasError() {
+			b.Fatal(diags)
+		}
+	}
+}

@@ -164,10 +164,12 @@ func TestAccServiceCluster_parallelBootstrap(t *testing.T) {
 		CheckDestroy:             acctest.CheckGone(name),
 		Steps: []resource.TestStep{{
 			PreConfig: events.start,
-			Config:    serviceConfig(name, acctest.WorkloadImageV1, 3, healthCheck+`  bootstrap = "parallel"`),
+			Config:    serviceConfig(name, acctest.WorkloadImageV1, 3, strings.Replace(healthCheck, `"250ms"`, `"1s"`, 1)+`  bootstrap = "parallel"`),
 			Check: resource.ComposeAggregateTestCheckFunc(
-				// Every replica starts before any is healthy: nobody waited.
-				events.before(name, []string{"start " + r(0), "start " + r(1), "start " + r(2)}, []string{"healthy " + r(0), "healthy " + r(1), "healthy " + r(2)}),
+				// Every replica is created before any is healthy: nobody
+				// waited for a predecessor (in ordered mode, replica 1 is
+				// created only after replica 0 is healthy).
+				events.before(name, []string{"create " + r(0), "create " + r(1), "create " + r(2)}, []string{"healthy " + r(0), "healthy " + r(1), "healthy " + r(2)}),
 				checkReplicas(name, "v1", nil, r(0), r(1), r(2)),
 			),
 		}},
@@ -179,8 +181,10 @@ func TestAccServiceCluster_rollingUpdatesAndThePlanPerReplica(t *testing.T) {
 	r := func(i int) string { return spec.ReplicaName(name, i) }
 	ids := containerIDs{}
 	events := &eventLog{}
+	// A slower health check keeps "down together" observable under load.
+	slowHealth := strings.Replace(healthCheck, `"250ms"`, `"1s"`, 1)
 	config := func(image string, replicas int, update string) string {
-		return serviceConfig(name, image, replicas, healthCheck+update)
+		return serviceConfig(name, image, replicas, slowHealth+update)
 	}
 	partition := func(p int) string { return fmt.Sprintf("  update {\n    partition = %d\n  }\n", p) }
 	resource.ParallelTest(t, resource.TestCase{

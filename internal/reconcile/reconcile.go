@@ -326,15 +326,6 @@ func perReplicaData(opts Options, ordinal int) []spec.Mount {
 	return out
 }
 
-// Touched lists the ordinals an action list changes.
-func Touched(actions []Action) map[int]bool {
-	out := make(map[int]bool, len(actions))
-	for _, a := range actions {
-		out[a.Ordinal] = true
-	}
-	return out
-}
-
 // assign puts each observed container in the slot of its ordinal; the best
 // candidate wins a slot and the rest are condemned, highest ordinal first.
 func assign(desired []spec.Replica, observed []Observed) (map[int]Observed, []Observed) {

@@ -240,16 +240,6 @@ func TestPlanDoesNotModifyItsInputs(t *testing.T) {
 	}
 }
 
-func TestTouchedListsActedOrdinals(t *testing.T) {
-	actions := []Action{{Kind: Remove, Ordinal: 4}, {Kind: Create, Ordinal: 1}, {Kind: Replace, Ordinal: 0}, {Kind: Remove, Ordinal: 4}}
-	if got, want := Touched(actions), map[int]bool{0: true, 1: true, 4: true}; !reflect.DeepEqual(got, want) {
-		t.Fatalf("Touched = %v, want %v", got, want)
-	}
-	if got := Touched(nil); len(got) != 0 {
-		t.Fatalf("Touched(nil) = %v", got)
-	}
-}
-
 // randomCase draws a desired set (contiguous ordinals, as Render makes) and
 // an observed set with gaps, duplicates, strays, renames and every state.
 func randomCase(r *rand.Rand) ([]spec.Replica, []Observed) {

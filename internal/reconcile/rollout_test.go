@@ -305,21 +305,6 @@ func TestExecuteNeverRunsHeldBackActions(t *testing.T) {
 	}
 }
 
-// TestTouchedCountsHeldBackOrdinalsToo documents Touched as it is: it lists
-// the ordinal of every action, held-back ones included, though apply does
-// not change them.
-func TestTouchedCountsHeldBackOrdinalsToo(t *testing.T) {
-	observed := []Observed{obs("c0", 0, StateRunning, "v1"), obs("c1", 1, StateRunning, "v1"), obs("c2", 2, StateRunning, "v1")}
-	actions, _ := PlanWith(desired("v2", 0, 1, 2), observed, Options{Partition: 2})
-	if got, want := Touched(actions), map[int]bool{0: true, 1: true, 2: true}; !reflect.DeepEqual(got, want) {
-		t.Fatalf("Touched = %v, want %v", got, want)
-	}
-	held := []Action{{Kind: Hold, Ordinal: 4}}
-	if got, want := Touched(held), map[int]bool{4: true}; !reflect.DeepEqual(got, want) {
-		t.Fatalf("Touched(holds only) = %v, want %v", got, want)
-	}
-}
-
 // observedFrom observes a running container "c<ordinal>" for every replica
 // of rs, carrying its fingerprint and spec label.
 func observedFrom(rs []spec.Replica) []Observed {

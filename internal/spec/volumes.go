@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"path"
 	"regexp"
-	"sort"
 	"strconv"
 	"strings"
 	"text/template"
@@ -304,27 +303,4 @@ func ParseMode(value string) (uint32, error) {
 		return 0, fmt.Errorf("mode %q is not an octal permission such as \"0750\"", value)
 	}
 	return uint32(mode), nil
-}
-
-// VolumeNames lists the Docker volume names of the service's named volumes
-// for the given ordinals, sorted, without duplicates.
-func (s Service) VolumeNames(ordinals []int) []string {
-	seen := map[string]bool{}
-	for _, o := range ordinals {
-		mounts, err := s.MountsFor(o)
-		if err != nil {
-			continue
-		}
-		for _, m := range mounts {
-			if m.Named() {
-				seen[m.Source] = true
-			}
-		}
-	}
-	out := make([]string, 0, len(seen))
-	for n := range seen {
-		out = append(out, n)
-	}
-	sort.Strings(out)
-	return out
 }

@@ -22,6 +22,9 @@ type ServiceRuntime struct {
 	// Secrets is true when the service delivers secret files, which are
 	// wiped when a replica is removed.
 	Secrets bool
+	// Credentials of shared volumes: the daemon may quote mount options in
+	// start errors, so they are redacted from those.
+	Credentials []string
 }
 
 var _ reconcile.Runtime = ServiceRuntime{}
@@ -53,12 +56,22 @@ func (r ServiceRuntime) Prepare(ctx context.Context, replica spec.Replica) error
 
 // Start implements reconcile.Runtime.
 func (r ServiceRuntime) Start(ctx context.Context, id string) error {
-	return r.Host.StartContainer(ctx, id)
+	return r.redact(r.Host.StartContainer(ctx, id))
 }
 
 // WaitReady implements reconcile.Runtime.
 func (r ServiceRuntime) WaitReady(ctx context.Context, id string) error {
-	return r.Host.WaitReady(ctx, id, r.MinReady)
+	return r.redact(r.Host.WaitReady(ctx, id, r.MinReady))
+}
+
+func (r ServiceRuntime) redact(err error) error {
+	for _, c := range r.Credentials {
+		if err == nil {
+			return nil
+		}
+		err = redact(err, c)
+	}
+	return err
 }
 
 // Remove implements reconcile.Runtime; the replica's staged secrets go

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"time"
 
 	"github.com/statefulhq/terraform-provider-stateful/internal/spec"
 )
@@ -30,6 +31,9 @@ type Runtime interface {
 	// contents of the host directory.
 	DeleteData(ctx context.Context, m spec.Mount) error
 }
+
+// revertTimeout bounds putting one replica back on its previous spec.
+const revertTimeout = 5 * time.Minute
 
 // MaxParallel bounds the Docker operations one batch runs at once: enough
 // to keep a daemon busy, few enough not to swamp it.
@@ -110,7 +114,11 @@ func runOrRevert(ctx context.Context, rt Runtime, r spec.Replica, a Action, o Ex
 	if !errors.As(err, &failed) {
 		return err // the old replica was never removed: nothing to revert
 	}
-	if rerr := revert(context.WithoutCancel(ctx), rt, *a.Previous, failed.id); rerr != nil {
+	// The revert runs even when the rollout's deadline passed, within a
+	// bound of its own.
+	revertCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), revertTimeout)
+	defer cancel()
+	if rerr := revert(revertCtx, rt, *a.Previous, failed.id); rerr != nil {
 		return fmt.Errorf("%w; reverting to the previous spec failed too: %w", err, rerr)
 	}
 	return fmt.Errorf("%w; %s was reverted to its previous spec", err, a.Name)

@@ -206,6 +206,7 @@ func (r *serviceResource) Update(ctx context.Context, req resource.UpdateRequest
 		// Record each replica as it now is, so the next plan resumes.
 		resp.Diagnostics.AddError("Could not update the service", err.Error())
 		if observed != nil {
+			plan.settleComputed(ctx)
 			resp.Diagnostics.Append(instancesInto(ctx, &plan, observedInstances(observed))...)
 			resp.Diagnostics.Append(recordDefinitions(ctx, resp.Private, observed)...)
 			resp.Diagnostics.Append(resp.State.Set(ctx, plan)...)

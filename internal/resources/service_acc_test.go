@@ -608,3 +608,44 @@ func TestAccService_failedCreateIsAdoptedByTheNextApply(t *testing.T) {
 		},
 	})
 }
+
+// A configuration known only at apply (the image comes from another
+// resource): the plan leaves instances, rollout and seeds unknown, and
+// apply records them.
+func TestAccService_configurationKnownOnlyAtApply(t *testing.T) {
+	name := acctest.Name(t, "late")
+	config := fmt.Sprintf(`
+resource "terraform_data" "image" {
+  input = %q
+}
+
+resource "stateful_service" "test" {
+  name              = %q
+  image             = terraform_data.image.output
+  replicas          = 2
+  stop_grace_period = "1s"
+  cluster {
+    port = 8080
+  }
+}
+`, acctest.WorkloadImageV1, name)
+	resource.ParallelTest(t, resource.TestCase{
+		ProtoV6ProviderFactories: acctest.ProviderFactories,
+		CheckDestroy:             acctest.CheckGone(name),
+		Steps: []resource.TestStep{{
+			Config: config,
+			ConfigPlanChecks: resource.ConfigPlanChecks{
+				PreApply: []plancheck.PlanCheck{
+					plancheck.ExpectUnknownValue(address, tfjsonpath.New("instances")),
+					plancheck.ExpectUnknownValue(address, tfjsonpath.New("seeds")),
+				},
+				PostApplyPostRefresh: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()},
+			},
+			ConfigStateChecks: []statecheck.StateCheck{
+				instanceNames(spec.ReplicaName(name, 0), spec.ReplicaName(name, 1)),
+				statecheck.ExpectKnownValue(address, tfjsonpath.New("seeds"), knownvalue.ListExact([]knownvalue.Check{knownvalue.StringExact(spec.ReplicaName(name, 0) + ":8080")})),
+			},
+			Check: checkReplicas(name, "v1", nil, spec.ReplicaName(name, 0), spec.ReplicaName(name, 1)),
+		}},
+	})
+}

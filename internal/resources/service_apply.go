@@ -62,7 +62,7 @@ func (r *serviceResource) rollout(ctx context.Context, svc spec.Service, staged 
 	if err != nil {
 		return observed, err
 	}
-	runtime := docker.ServiceRuntime{Host: host, Service: svc.Name, Image: svc.Image, Grace: grace, MinReady: minReady, Secrets: staged}
+	runtime := docker.ServiceRuntime{Host: host, Service: svc.Name, Image: svc.Image, Grace: grace, MinReady: minReady, Secrets: staged, Credentials: credentials(svc)}
 	execErr := reconcile.Execute(ctx, runtime, desired, actions, reconcile.ExecOptions{Revert: svc.Update.OnFailure == spec.OnFailureRevert})
 	// List even when the deadline passed, so state tells the truth.
 	final, err := host.ListReplicas(context.WithoutCancel(ctx), svc.Name)
@@ -228,4 +228,16 @@ func launches(actions []reconcile.Action) bool {
 		}
 	}
 	return false
+}
+
+// credentials lists the write-only credentials of the service's shared
+// volumes, for redaction.
+func credentials(svc spec.Service) []string {
+	var out []string
+	for _, v := range svc.Volumes {
+		if v.Shared != nil && v.Shared.Credentials != "" {
+			out = append(out, v.Shared.Credentials)
+		}
+	}
+	return out
 }

@@ -200,8 +200,26 @@ func (m *serviceModel) fromSpec(ctx context.Context, svc spec.Service, replicas 
 }
 
 // instancesValue builds the instances attribute.
-func instancesValue(ctx context.Context, instances []instanceModel) (types.List, diag.Diagnostics) {
-	return types.ListValueFrom(ctx, types.ObjectType{AttrTypes: instanceAttrTypes}, instances)
+// It builds the values directly: reflection over one object per replica was
+// the bulk of a refresh's own time at 100 replicas.
+func instancesValue(_ context.Context, instances []instanceModel) (types.List, diag.Diagnostics) {
+	var diags diag.Diagnostics
+	elems := make([]attr.Value, 0, len(instances))
+	for _, i := range instances {
+		volumes := i.Volumes
+		if volumes.ElementType(context.Background()) == nil {
+			volumes = types.ListNull(types.ObjectType{AttrTypes: instanceVolumeAttrTypes})
+		}
+		obj, d := types.ObjectValue(instanceAttrTypes, map[string]attr.Value{
+			"ordinal": i.Ordinal, "name": i.Name, "host": i.Host, "container_id": i.ContainerID, "address": i.Address,
+			"state": i.State, "health": i.Health, "fingerprint": i.Fingerprint, "volumes": volumes,
+		})
+		diags.Append(d...)
+		elems = append(elems, obj)
+	}
+	list, d := types.ListValue(types.ObjectType{AttrTypes: instanceAttrTypes}, elems)
+	diags.Append(d...)
+	return list, diags
 }
 
 func (m serviceModel) instances(ctx context.Context) ([]instanceModel, diag.Diagnostics) {
@@ -324,12 +342,26 @@ func optionalMap(ctx context.Context, values map[string]string, diags *diag.Diag
 func (m *serviceModel) settle(ctx context.Context, observed []reconcile.Observed) diag.Diagnostics {
 	m.ID = m.Name
 	m.Network = types.StringValue(spec.NetworkName(m.Name.ValueString()))
+	m.settleComputed(ctx)
 	if m.Instances.IsUnknown() {
 		return instancesInto(ctx, m, observedInstances(observed))
 	}
 	planned, diags := m.instances(ctx)
 	diags.Append(instancesInto(ctx, m, appliedInstances(planned, observed))...)
 	return diags
+}
+
+// settleComputed resolves what the plan could not know (its configuration
+// was not known yet): the seed list, and an empty rollout record.
+func (m *serviceModel) settleComputed(ctx context.Context) {
+	if m.Rollout.IsUnknown() {
+		m.Rollout = stringsValue([]string{})
+	}
+	if m.Seeds.IsUnknown() {
+		svc, _, _ := m.toSpec(ctx)
+		seeds, _ := svc.Seeds()
+		m.Seeds = stringsValue(orEmpty(seeds))
+	}
 }
 
 func instancesInto(ctx context.Context, m *serviceModel, instances []instanceModel) diag.Diagnostics {
@@ -355,13 +387,13 @@ func (m *serviceModel) adopt(ctx context.Context, host *docker.Host, observed []
 		diags.AddError("Cannot import this container", fmt.Sprintf("Replica %s on host %q: %v", observed[0].Name, host.Name(), err))
 		return diags
 	}
-	ordinals := map[int]bool{}
+	// The highest ordinal found bounds the replica count: a replica removed
+	// outside Terraform leaves a gap, not a smaller service.
+	replicas := 0
 	for _, o := range observed {
-		if o.Ordinal >= svc.OrdinalStart {
-			ordinals[o.Ordinal] = true
-		}
+		replicas = max(replicas, o.Ordinal-svc.OrdinalStart+1)
 	}
-	diags.Append(m.fromSpec(ctx, svc, len(ordinals))...)
+	diags.Append(m.fromSpec(ctx, svc, replicas)...)
 	return diags
 }
 

@@ -57,7 +57,12 @@ func plannedInstances(prior []instanceModel, desired []spec.Replica, actions []r
 			Volumes:     instanceVolumesValue(desiredVolumes(r.Container.Mounts)),
 		}
 		if a.Kind == reconcile.Start {
+			// Starting keeps the container, and so its spec (a replica
+			// held back by the partition keeps the previous one).
 			entry.ContainerID = types.StringValue(a.ContainerID)
+			if p, ok := kept[r.Ordinal]; ok {
+				entry.Fingerprint, entry.Volumes = p.Fingerprint, p.Volumes
+			}
 		}
 		if !fingerprintsKnown {
 			entry.Fingerprint = types.StringUnknown()

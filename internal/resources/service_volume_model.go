@@ -4,6 +4,7 @@ import (
 	"context"
 	stdpath "path"
 
+	"github.com/hashicorp/terraform-plugin-framework/attr"
 	"github.com/hashicorp/terraform-plugin-framework/diag"
 	"github.com/hashicorp/terraform-plugin-framework/path"
 	"github.com/hashicorp/terraform-plugin-framework/tfsdk"
@@ -223,10 +224,17 @@ func strategyOf(v spec.Volume) string {
 	return ""
 }
 
-// instanceVolumesValue cannot fail: the element type is fixed.
+// instanceVolumesValue cannot fail: the element type is fixed, and every
+// field is a known or null string.
 func instanceVolumesValue(volumes []instanceVolumeModel) types.List {
-	list, _ := types.ListValueFrom(context.Background(), types.ObjectType{AttrTypes: instanceVolumeAttrTypes}, volumes)
-	return list
+	elemType := types.ObjectType{AttrTypes: instanceVolumeAttrTypes}
+	elems := make([]attr.Value, 0, len(volumes))
+	for _, v := range volumes {
+		elems = append(elems, types.ObjectValueMust(instanceVolumeAttrTypes, map[string]attr.Value{
+			"name": v.Name, "strategy": v.Strategy, "source": v.Source, "target": v.Target,
+		}))
+	}
+	return types.ListValueMust(elemType, elems)
 }
 
 var volumePath = path.Root("volume")

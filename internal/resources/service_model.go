@@ -222,12 +222,32 @@ func instancesValue(_ context.Context, instances []instanceModel) (types.List, d
 	return list, diags
 }
 
-func (m serviceModel) instances(ctx context.Context) ([]instanceModel, diag.Diagnostics) {
-	var out []instanceModel
+// instances reads the instances attribute; by hand, like instancesValue,
+// because reflection over one object per replica dominated plan time.
+func (m serviceModel) instances(_ context.Context) ([]instanceModel, diag.Diagnostics) {
+	var diags diag.Diagnostics
 	if m.Instances.IsNull() || m.Instances.IsUnknown() {
 		return nil, nil
 	}
-	diags := m.Instances.ElementsAs(ctx, &out, false)
+	out := make([]instanceModel, 0, len(m.Instances.Elements()))
+	for _, e := range m.Instances.Elements() {
+		obj, ok := e.(types.Object)
+		if !ok {
+			diags.AddError("Unexpected instances value", fmt.Sprintf("an instances entry is a %T; this is a bug in the provider", e))
+			return nil, diags
+		}
+		a := obj.Attributes()
+		str := func(name string) types.String {
+			v, _ := a[name].(types.String)
+			return v
+		}
+		ordinal, _ := a["ordinal"].(types.Int64)
+		volumes, _ := a["volumes"].(types.List)
+		out = append(out, instanceModel{
+			Ordinal: ordinal, Name: str("name"), Host: str("host"), ContainerID: str("container_id"), Address: str("address"),
+			State: str("state"), Health: str("health"), Fingerprint: str("fingerprint"), Volumes: volumes,
+		})
+	}
 	return out, diags
 }
 

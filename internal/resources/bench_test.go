@@ -36,3 +36,23 @@ func BenchmarkObservedInstances(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkPlanDecision measures the pure part of a 100-replica plan:
+// render, decide, and build the planned instances.
+func BenchmarkPlanDecision(b *testing.B) {
+	observed := benchObserved(b, 100)
+	svc := spec.Service{Name: "bench", Image: "img", Replicas: 100, Restart: spec.DefaultRestart, StopGracePeriod: "5s", PullPolicy: spec.PullMissing,
+		Env:     map[string]string{"WAVE": "1"},
+		Volumes: []spec.Volume{{Name: "data", Target: "/data", PerReplica: true, Plugin: &spec.PluginVolume{Driver: "local"}}}}
+	prior := observedInstances(observed)
+	for b.Loop() {
+		desired, err := svc.Render()
+		if err != nil {
+			b.Fatal(err)
+		}
+		actions, _ := reconcile.PlanWith(desired, observed, reconcile.Options{Desired: &svc, MountsFor: svc.MountsFor})
+		if _, diags := instancesValue(context.Background(), plannedInstances(prior, desired, actions, prior[0].Host, true)); diags.HasError() {
+			b.Fatal(diags)
+		}
+	}
+}

@@ -201,7 +201,8 @@ func checkDrivers(ctx context.Context, host *docker.Host, svc spec.Service) diag
 	var diags diag.Diagnostics
 	var wanted []string
 	for _, v := range svc.Volumes {
-		if v.Plugin != nil && !slices.Contains(wanted, v.Plugin.Driver) {
+		// Every daemon has the local driver: no need to ask.
+		if v.Plugin != nil && v.Plugin.Driver != "local" && !slices.Contains(wanted, v.Plugin.Driver) {
 			wanted = append(wanted, v.Plugin.Driver)
 		}
 	}

@@ -4,6 +4,7 @@ import (
 	"archive/tar"
 	"bytes"
 	"context"
+	"fmt"
 	"path"
 	"strconv"
 	"strings"
@@ -53,6 +54,8 @@ func (h *Host) withSecretsRoot(ctx context.Context, image string, fn func(*clien
 func wipe(ctx context.Context, cli *client.Client, id, rel string) error {
 	if _, err := cli.ContainerStatPath(ctx, id, path.Join(helperParent, rel)); cerrdefs.IsNotFound(err) {
 		return nil
+	} else if err != nil {
+		return fmt.Errorf("stat staged secrets %s: %w", rel, err)
 	}
 	return cli.CopyToContainer(ctx, id, path.Join(helperParent, path.Dir(rel)), fileEntry(path.Base(rel)),
 		container.CopyToContainerOptions{AllowOverwriteDirWithFile: true})

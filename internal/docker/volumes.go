@@ -146,6 +146,8 @@ func (h *Host) EmptyHostDir(ctx context.Context, image string, m spec.Mount) err
 	err := h.withHelper(ctx, image, container.HostConfig{Mounts: []mount.Mount{bind}}, func(cli *client.Client, id string) error {
 		if _, err := cli.ContainerStatPath(ctx, id, path.Join(helperParent, base)); cerrdefs.IsNotFound(err) {
 			return nil
+		} else if err != nil {
+			return fmt.Errorf("stat host path %s: %w", m.Source, err)
 		}
 		opts := container.CopyToContainerOptions{AllowOverwriteDirWithFile: true, CopyUIDGID: true}
 		if err := cli.CopyToContainer(ctx, id, helperParent, fileEntry(base), opts); err != nil {

@@ -263,11 +263,27 @@ func withPrevious(replacements []Action, desired []spec.Replica, observed []Obse
 		for j := range old.Secrets {
 			old.Secrets[j].Value, old.Secrets[j].Digest = secretValue(svc.Secrets, old.Secrets[j].Name)
 		}
+		for j, v := range old.Volumes {
+			if v.Shared != nil {
+				old.Volumes[j].Shared.Credentials = sharedCredentials(svc.Volumes, v.Name)
+			}
+		}
 		previous, err := old.RenderOrdinal(a.Ordinal)
 		if err == nil && previous.Fingerprint != current[a.Ordinal].Fingerprint {
 			replacements[i].Previous = &previous
 		}
 	}
+}
+
+// sharedCredentials are the current write-only credentials of a shared
+// volume: labels never hold them.
+func sharedCredentials(volumes []spec.Volume, name string) string {
+	for _, v := range volumes {
+		if v.Name == name && v.Shared != nil {
+			return v.Shared.Credentials
+		}
+	}
+	return ""
 }
 
 func secretValue(secrets []spec.Secret, name string) ([]byte, string) {

@@ -846,3 +846,24 @@ func TestExecuteStartsNoBatchAfterAFailedOne(t *testing.T) {
 		})
 	}
 }
+
+func TestPlanWithPreviousCarriesCurrentSharedVolumeCredentials(t *testing.T) {
+	shared := func(version int64) spec.Volume {
+		return spec.Volume{Name: "share", Target: "/share", PerReplica: true,
+			Shared: &spec.SharedVolume{Type: "cifs", Device: "//fs/x", CredentialsVersion: version, Credentials: "password=current"}}
+	}
+	old := volumeService(1, shared(1))
+	oldReplicas := renderService(t, old)
+	updated := volumeService(1, shared(1))
+	updated.Image = "postgres:17"
+	desired := renderService(t, updated)
+	observed := []Observed{{ID: "c0", Name: "db-0", Ordinal: 0, State: StateRunning, Fingerprint: oldReplicas[0].Fingerprint,
+		Spec: oldReplicas[0].Container.Labels[spec.LabelSpec]}}
+	actions, _ := PlanWith(desired, observed, Options{Desired: &updated})
+	if len(actions) != 1 || actions[0].Previous == nil {
+		t.Fatalf("actions = %+v, want one replace with a previous spec", actions)
+	}
+	if got := actions[0].Previous.Container.Mounts[0].Credentials; got != "password=current" {
+		t.Fatalf("previous mount credentials = %q, want the current ones", got)
+	}
+}

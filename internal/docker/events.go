@@ -2,10 +2,6 @@ package docker
 
 import (
 	"context"
-	"errors"
-	"fmt"
-	"io"
-	"sort"
 	"time"
 
 	"github.com/docker/docker/api/types/events"
@@ -21,39 +17,33 @@ type Event struct {
 	Name   string
 }
 
-// ContainerEvents returns the lifecycle events of the service's containers
-// between since and until, in the daemon's order. Tests use it to observe
-// the order of a rollout rather than assume it.
-func (h *Host) ContainerEvents(ctx context.Context, service string, since, until time.Time) ([]Event, error) {
+// StreamContainerEvents follows the service's container events live from
+// now until ctx ends. A replay (since/until) could lose events to the
+// daemon's bounded event buffer when many are emitted. Tests use it to
+// observe the order of a rollout rather than assume it.
+func (h *Host) StreamContainerEvents(ctx context.Context, service string) (<-chan Event, error) {
 	cli, err := h.client(ctx)
 	if err != nil {
 		return nil, err
 	}
-	msgs, errs := cli.Events(ctx, events.ListOptions{
-		Since: unixNano(since),
-		Until: unixNano(until),
-		Filters: filters.NewArgs(
-			filters.Arg("type", string(events.ContainerEventType)),
-			filters.Arg("label", spec.LabelService+"="+service),
-		),
-	})
-	var out []Event
-	for {
-		select {
-		case m := <-msgs:
-			out = append(out, Event{Time: time.Unix(0, m.TimeNano), Action: string(m.Action), Name: m.Actor.Attributes["name"]})
-		case err := <-errs:
-			if err != nil && !errors.Is(err, io.EOF) {
-				return nil, h.errorf("read events: %w", err)
+	msgs, errs := cli.Events(ctx, events.ListOptions{Filters: filters.NewArgs(
+		filters.Arg("type", string(events.ContainerEventType)),
+		filters.Arg("label", spec.LabelService+"="+service),
+	)})
+	out := make(chan Event, 256)
+	go func() {
+		defer close(out)
+		for {
+			select {
+			case m := <-msgs:
+				out <- Event{Time: time.Unix(0, m.TimeNano), Action: string(m.Action), Name: m.Actor.Attributes["name"]}
+			case err := <-errs:
+				_ = err // the stream ended (or ctx did): the closed channel tells the reader
+				return
+			case <-ctx.Done():
+				return
 			}
-			sort.SliceStable(out, func(i, j int) bool { return out[i].Time.Before(out[j].Time) })
-			return out, nil
-		case <-ctx.Done():
-			return nil, ctx.Err()
 		}
-	}
-}
-
-func unixNano(t time.Time) string {
-	return fmt.Sprintf("%d.%09d", t.Unix(), t.Nanosecond())
+	}()
+	return out, nil
 }

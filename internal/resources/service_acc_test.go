@@ -6,6 +6,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -17,6 +18,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-testing/tfjsonpath"
 
 	"github.com/statefulhq/terraform-provider-stateful/internal/acctest"
+	"github.com/statefulhq/terraform-provider-stateful/internal/docker"
 	"github.com/statefulhq/terraform-provider-stateful/internal/spec"
 )
 
@@ -142,19 +144,70 @@ func (ids containerIDs) replaced(service string, names ...string) resource.TestC
 	}
 }
 
-// eventLog records daemon events of a service from the start of a step.
-type eventLog struct{ since time.Time }
+// eventLog follows a service's daemon events live from the start of a
+// step: a replay could lose them to the daemon's bounded event buffer when
+// parallel tests emit many.
+type eventLog struct {
+	t       *testing.T
+	service string
+	mu      sync.Mutex
+	events  []docker.Event
+	last    time.Time
+	cancel  context.CancelFunc
+}
 
-func (e *eventLog) start() { e.since = time.Now() }
+func newEventLog(t *testing.T, service string) *eventLog {
+	e := &eventLog{t: t, service: service}
+	t.Cleanup(func() {
+		if e.cancel != nil {
+			e.cancel()
+		}
+	})
+	return e
+}
+
+func (e *eventLog) start() {
+	if e.cancel != nil {
+		e.cancel()
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	stream, err := acctest.Docker().StreamContainerEvents(ctx, e.service)
+	if err != nil {
+		cancel()
+		e.t.Fatal(err)
+	}
+	e.mu.Lock()
+	e.events, e.cancel = nil, cancel
+	e.mu.Unlock()
+	go func() {
+		for ev := range stream {
+			e.mu.Lock()
+			e.events, e.last = append(e.events, ev), time.Now()
+			e.mu.Unlock()
+		}
+	}()
+}
+
+// snapshot waits until events stop arriving (briefly), then copies them.
+func (e *eventLog) snapshot() []docker.Event {
+	for deadline := time.Now().Add(3 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+		e.mu.Lock()
+		quiet := time.Since(e.last) > 500*time.Millisecond
+		e.mu.Unlock()
+		if quiet {
+			break
+		}
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return append([]docker.Event(nil), e.events...)
+}
 
 // expect verifies that the create/start/destroy events since start came in
 // exactly this order, as "action name".
-func (e *eventLog) expect(service string, want ...string) resource.TestCheckFunc {
+func (e *eventLog) expect(_ string, want ...string) resource.TestCheckFunc {
 	return func(*terraform.State) error {
-		events, err := acctest.Docker().ContainerEvents(context.Background(), service, e.since, time.Now())
-		if err != nil {
-			return err
-		}
+		events := e.snapshot()
 		var got []string
 		for _, ev := range events {
 			if slices.Contains([]string{"create", "start", "destroy"}, ev.Action) {
@@ -183,7 +236,7 @@ func TestAccService_lifecycle(t *testing.T) {
 	name := acctest.Name(t, "life")
 	r := func(i int) string { return spec.ReplicaName(name, i) }
 	ids := containerIDs{}
-	events := &eventLog{}
+	events := newEventLog(t, name)
 	env1 := `env = { MODE = "one" }`
 	env2 := `env = { MODE = "two" }`
 

@@ -84,16 +84,15 @@ func membersConverge(service string, replicas int) resource.TestCheckFunc {
 
 // lifecycle returns the create/start/healthy events since e.start as
 // "action name" strings.
-func (e *eventLog) lifecycle(service string) ([]string, error) {
-	events, err := acctest.Docker().ContainerEvents(context.Background(), service, e.since, time.Now())
+func (e *eventLog) lifecycle(string) ([]string, error) {
 	var out []string
-	for _, ev := range events {
+	for _, ev := range e.snapshot() {
 		switch ev.Action {
 		case "create", "start", "destroy", "health_status: healthy":
 			out = append(out, strings.TrimPrefix(ev.Action, "health_status: ")+" "+ev.Name)
 		}
 	}
-	return out, err
+	return out, nil
 }
 
 // before checks that every event in first happened before any in then.
@@ -122,7 +121,7 @@ func (e *eventLog) before(service string, first, then []string) resource.TestChe
 func TestAccServiceCluster_seedsAndOrderedBootstrap(t *testing.T) {
 	name := acctest.Name(t, "clu")
 	r := func(i int) string { return spec.ReplicaName(name, i) }
-	events := &eventLog{}
+	events := newEventLog(t, name)
 	config := serviceConfig(name, acctest.WorkloadImageV1, 3, healthCheck+`
   cluster {
     seeds = 1
@@ -158,7 +157,7 @@ func TestAccServiceCluster_seedsAndOrderedBootstrap(t *testing.T) {
 func TestAccServiceCluster_parallelBootstrap(t *testing.T) {
 	name := acctest.Name(t, "par")
 	r := func(i int) string { return spec.ReplicaName(name, i) }
-	events := &eventLog{}
+	events := newEventLog(t, name)
 	resource.ParallelTest(t, resource.TestCase{
 		ProtoV6ProviderFactories: acctest.ProviderFactories,
 		CheckDestroy:             acctest.CheckGone(name),
@@ -180,7 +179,7 @@ func TestAccServiceCluster_rollingUpdatesAndThePlanPerReplica(t *testing.T) {
 	name := acctest.Name(t, "roll")
 	r := func(i int) string { return spec.ReplicaName(name, i) }
 	ids := containerIDs{}
-	events := &eventLog{}
+	events := newEventLog(t, name)
 	// A slower health check keeps "down together" observable under load.
 	slowHealth := strings.Replace(healthCheck, `"250ms"`, `"1s"`, 1)
 	config := func(image string, replicas int, update string) string {

@@ -211,7 +211,7 @@ func TestAccServiceSecrets_deliveredRotatedAndNeverLeaked(t *testing.T) {
 	t.Setenv("TF_VAR_db_password", wo1)
 	all := []string{wo1, wo2, env1, env2, "file-Yd44MfGs"}
 	ids := containerIDs{}
-	events := &eventLog{}
+	events := newEventLog(t, name)
 	noLeaks := resource.ConfigPlanChecks{
 		PreApply:             []plancheck.PlanCheck{planLeakFree(all)},
 		PostApplyPostRefresh: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan(), planLeakFree(all)},

@@ -2,6 +2,7 @@ package docker
 
 import (
 	"context"
+	"fmt"
 	"time"
 
 	"github.com/docker/docker/api/types/events"
@@ -26,7 +27,10 @@ func (h *Host) StreamContainerEvents(ctx context.Context, service string) (<-cha
 	if err != nil {
 		return nil, err
 	}
-	msgs, errs := cli.Events(ctx, events.ListOptions{Filters: filters.NewArgs(
+	// Since now: events the daemon records before the subscription is
+	// established are replayed, so none falls in between.
+	now := time.Now()
+	msgs, errs := cli.Events(ctx, events.ListOptions{Since: fmt.Sprintf("%d.%09d", now.Unix(), now.Nanosecond()), Filters: filters.NewArgs(
 		filters.Arg("type", string(events.ContainerEventType)),
 		filters.Arg("label", spec.LabelService+"="+service),
 	)})

@@ -20,14 +20,19 @@ import (
 func TestMain(m *testing.M) { acctest.Main(m, acctest.StartSSHServer, acctest.StartTLSDaemon) }
 
 func withProvider(provider, service string) string {
+	return withService(provider, service, acctest.WorkloadImageV1, 1)
+}
+
+// withService is a provider configuration followed by a service using it.
+func withService(provider, service, image string, replicas int) string {
 	return provider + fmt.Sprintf(`
 resource "stateful_service" "test" {
   name              = %q
   image             = %q
-  replicas          = 1
+  replicas          = %d
   stop_grace_period = "1s"
 }
-`, service, acctest.WorkloadImageV1)
+`, service, image, replicas)
 }
 
 // phrase matches words however Terraform wraps its lines.
@@ -184,14 +189,7 @@ EOT
 func TestAccProvider_sshTransport(t *testing.T) {
 	name := acctest.Name(t, "ssh")
 	config := func(image string) string {
-		return sshProvider(acctest.SSH.KnownHosts) + fmt.Sprintf(`
-resource "stateful_service" "test" {
-  name              = %q
-  image             = %q
-  replicas          = 2
-  stop_grace_period = "1s"
-}
-`, name, image)
+		return withService(sshProvider(acctest.SSH.KnownHosts), name, image, 2)
 	}
 	version := func(want string) func(*terraform.State) error {
 		return func(*terraform.State) error {
@@ -269,14 +267,7 @@ EOT
 func TestAccProvider_tlsTransport(t *testing.T) {
 	name := acctest.Name(t, "tls")
 	config := func(image string) string {
-		return tlsProvider(acctest.TLS.CAPEM) + fmt.Sprintf(`
-resource "stateful_service" "test" {
-  name              = %q
-  image             = %q
-  replicas          = 2
-  stop_grace_period = "1s"
-}
-`, name, image)
+		return withService(tlsProvider(acctest.TLS.CAPEM), name, image, 2)
 	}
 	onSecondDaemon := func(want string, count int) func(*terraform.State) error {
 		return func(*terraform.State) error {

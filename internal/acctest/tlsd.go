@@ -15,14 +15,18 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
+	"testing"
 	"time"
 
 	"github.com/statefulhq/terraform-provider-stateful/internal/docker"
 )
 
-// TLSDaemon is a second Docker daemon on a loopback TCP port that requires
-// TLS with client certificates, made for the test run.
-type TLSDaemon struct {
+// Daemon is an extra Docker daemon made for the test run: its own data
+// root, exec root, pidfile and bridge, on a loopback TCP port that requires
+// TLS with client certificates. It can be stopped and started again on the
+// same data, as a host that goes down and comes back.
+type Daemon struct {
 	Endpoint string
 	CAPEM    string
 	CertPEM  string
@@ -30,23 +34,57 @@ type TLSDaemon struct {
 	// OtherCAPEM signed nothing the daemon presents.
 	OtherCAPEM string
 	Host       *docker.Host
+	// Gateway is the daemon's bridge address on this machine: containers
+	// of every daemon here reach the ports it publishes there.
+	Gateway string
+
+	dir, execRoot string
+	args          []string
+	cmd           *exec.Cmd
 }
 
-// TLS is the daemon StartTLSDaemon started.
-var TLS TLSDaemon
+// TLS is the second daemon StartTLSDaemon started.
+var TLS Daemon
 
-// tlsBridge is the second daemon's own bridge: a second daemon must not
-// touch docker0.
+// Bridges of the extra daemons: an extra daemon must not touch docker0.
 const (
-	tlsBridge     = "stateful-br1"
-	tlsBridgeCIDR = "172.31.0.1/24"
+	tlsBridge      = "stateful-br1"
+	tlsBridgeCIDR  = "172.31.0.1/24"
+	downBridge     = "stateful-br2"
+	downBridgeCIDR = "172.30.0.1/24"
 )
 
-// StartTLSDaemon runs a second dockerd with its own data root, exec root,
-// pidfile and bridge, listening with TLS verification on loopback, and
-// builds the workload image there.
+// HostAddress is an address of this machine that containers of every test
+// daemon reach published ports at: the advertised address of test hosts.
+const HostAddress = "172.31.0.1"
+
+// StartTLSDaemon runs the second daemon the tests share and builds the
+// workload image there.
 func StartTLSDaemon(ctx context.Context) (stop func(), err error) {
-	dir, err := os.MkdirTemp("", "stateful-tlsd-")
+	d, err := StartDaemon(ctx, tlsBridge, tlsBridgeCIDR)
+	if err != nil {
+		return nil, err
+	}
+	TLS = *d
+	return d.Remove, nil
+}
+
+// NewDaemon starts a daemon of the test's own, with the workload image,
+// removed when the test ends.
+func NewDaemon(t *testing.T) *Daemon {
+	t.Helper()
+	d, err := StartDaemon(context.Background(), downBridge, downBridgeCIDR)
+	if err != nil {
+		t.Fatalf("start a Docker daemon: %v", err)
+	}
+	t.Cleanup(d.Remove)
+	return d
+}
+
+// StartDaemon starts a daemon on the given bridge and builds the workload
+// image there.
+func StartDaemon(ctx context.Context, bridge, cidr string) (*Daemon, error) {
+	dir, err := os.MkdirTemp("", "stateful-dockerd-")
 	if err != nil {
 		return nil, err
 	}
@@ -54,7 +92,7 @@ func StartTLSDaemon(ctx context.Context) (stop func(), err error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := ensureBridge(); err != nil {
+	if err := ensureBridge(bridge, cidr); err != nil {
 		return nil, err
 	}
 	port, err := freePort()
@@ -67,42 +105,69 @@ func StartTLSDaemon(ctx context.Context) (stop func(), err error) {
 	if err != nil {
 		return nil, err
 	}
-	cmd := exec.Command("dockerd",
-		"--data-root", filepath.Join(dir, "data"), "--exec-root", execRoot, "--pidfile", filepath.Join(dir, "docker.pid"),
-		"-H", "tcp://"+address, "--tlsverify",
-		"--tlscacert", filepath.Join(dir, "ca.pem"), "--tlscert", filepath.Join(dir, "server.pem"), "--tlskey", filepath.Join(dir, "server-key.pem"),
-		"-b", tlsBridge, "--iptables=false", "--ip-masq=false")
-	logFile, err := os.Create(filepath.Join(dir, "dockerd.log"))
+	gateway, _, _ := strings.Cut(cidr, "/")
+	d := &Daemon{
+		Endpoint: "tcp://" + address, CAPEM: pki.ca, CertPEM: pki.cert, KeyPEM: pki.key, OtherCAPEM: pki.otherCA,
+		Gateway: gateway, dir: dir, execRoot: execRoot,
+		args: []string{
+			"--data-root", filepath.Join(dir, "data"), "--exec-root", execRoot, "--pidfile", filepath.Join(dir, "docker.pid"),
+			"-H", "tcp://" + address, "--tlsverify",
+			"--tlscacert", filepath.Join(dir, "ca.pem"), "--tlscert", filepath.Join(dir, "server.pem"), "--tlskey", filepath.Join(dir, "server-key.pem"),
+			"-b", bridge, "--iptables=false", "--ip-masq=false",
+		},
+	}
+	if err := d.Start(ctx); err != nil {
+		d.Remove()
+		return nil, err
+	}
+	if err := BuildWorkloadImages(ctx, d.Host); err != nil {
+		d.Remove()
+		return nil, fmt.Errorf("daemon on %s: %w", bridge, err)
+	}
+	return d, nil
+}
+
+// Start runs the daemon (again) and waits until it answers.
+func (d *Daemon) Start(ctx context.Context) error {
+	logFile, err := os.OpenFile(filepath.Join(d.dir, "dockerd.log"), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
 	if err != nil {
-		return nil, err
+		return err
 	}
-	cmd.Stdout, cmd.Stderr = logFile, logFile
-	if err := cmd.Start(); err != nil {
-		return nil, err
+	defer func() { _ = logFile.Close() }()
+	d.cmd = exec.Command("dockerd", d.args...)
+	d.cmd.Stdout, d.cmd.Stderr = logFile, logFile
+	if err := d.cmd.Start(); err != nil {
+		return err
 	}
-	stop = func() {
-		_ = cmd.Process.Signal(os.Interrupt)
-		done := make(chan struct{})
-		go func() { _ = cmd.Wait(); close(done) }()
-		select {
-		case <-done:
-		case <-time.After(20 * time.Second):
-			_ = cmd.Process.Kill()
-		}
-		_ = os.RemoveAll(dir)
-		_ = os.RemoveAll(execRoot)
-	}
-	TLS = TLSDaemon{Endpoint: "tcp://" + address, CAPEM: pki.ca, CertPEM: pki.cert, KeyPEM: pki.key, OtherCAPEM: pki.otherCA}
-	if TLS.Host, err = waitForDaemon(ctx, docker.Config{Name: "tls", Endpoint: TLS.Endpoint, TLS: &docker.TLSConfig{CAPEM: pki.ca, CertPEM: pki.cert, KeyPEM: pki.key}}); err != nil {
-		stop()
+	if d.Host, err = waitForDaemon(ctx, docker.Config{Name: "tls", Endpoint: d.Endpoint, TLS: &docker.TLSConfig{CAPEM: d.CAPEM, CertPEM: d.CertPEM, KeyPEM: d.KeyPEM}}); err != nil {
 		log, _ := os.ReadFile(logFile.Name())
-		return nil, fmt.Errorf("%w; dockerd log:\n%s", err, log)
+		return fmt.Errorf("%w; dockerd log:\n%s", err, log)
 	}
-	if err := BuildWorkloadImages(ctx, TLS.Host); err != nil {
-		stop()
-		return nil, fmt.Errorf("second daemon: %w", err)
+	return nil
+}
+
+// Stop stops the daemon, keeping its data; its containers stop with it.
+func (d *Daemon) Stop() {
+	if d.cmd == nil || d.cmd.Process == nil {
+		return
 	}
-	return stop, nil
+	_ = d.cmd.Process.Signal(os.Interrupt)
+	done := make(chan struct{})
+	go func() { _ = d.cmd.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(20 * time.Second):
+		_ = d.cmd.Process.Kill()
+		<-done
+	}
+	d.cmd = nil
+}
+
+// Remove stops the daemon and deletes its data.
+func (d *Daemon) Remove() {
+	d.Stop()
+	_ = os.RemoveAll(d.dir)
+	_ = os.RemoveAll(d.execRoot)
 }
 
 // waitForDaemon pings a starting daemon until it answers (a Host keeps its
@@ -118,14 +183,14 @@ func waitForDaemon(ctx context.Context, cfg docker.Config) (*docker.Host, error)
 	return nil, err
 }
 
-func ensureBridge() error {
-	if _, err := net.InterfaceByName(tlsBridge); err == nil {
+func ensureBridge(bridge, cidr string) error {
+	if _, err := net.InterfaceByName(bridge); err == nil {
 		return nil
 	}
 	for _, args := range [][]string{
-		{"link", "add", tlsBridge, "type", "bridge"},
-		{"addr", "add", tlsBridgeCIDR, "dev", tlsBridge},
-		{"link", "set", tlsBridge, "up"},
+		{"link", "add", bridge, "type", "bridge"},
+		{"addr", "add", cidr, "dev", bridge},
+		{"link", "set", bridge, "up"},
 	} {
 		if out, err := exec.Command("ip", args...).CombinedOutput(); err != nil {
 			return fmt.Errorf("ip %v: %w: %s", args, err, out)

@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -36,6 +37,9 @@ type Config struct {
 	Endpoint string
 	TLS      *TLSConfig
 	SSH      *SSHConfig
+	// AdvertiseAddress is how replicas on other hosts reach this host's
+	// published ports; empty means the endpoint's host name, if it has one.
+	AdvertiseAddress string
 }
 
 // TLSConfig holds PEM contents, so no local files are needed, or a
@@ -63,6 +67,20 @@ func NewHost(cfg Config) *Host { return &Host{cfg: cfg} }
 
 // Name is the host's name in the provider configuration.
 func (h *Host) Name() string { return h.cfg.Name }
+
+// AdvertiseAddress is the address replicas on other hosts reach this
+// host's published ports at: the configured one, else the host part of a
+// tcp:// or ssh:// endpoint; empty for a local socket.
+func (h *Host) AdvertiseAddress() string {
+	if h.cfg.AdvertiseAddress != "" {
+		return h.cfg.AdvertiseAddress
+	}
+	u, err := url.Parse(h.cfg.Endpoint)
+	if err != nil || (u.Scheme != "tcp" && u.Scheme != "ssh") {
+		return ""
+	}
+	return u.Hostname()
+}
 
 // Endpoint is the configured endpoint, or a description of the environment
 // default.

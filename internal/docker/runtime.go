@@ -8,9 +8,10 @@ import (
 	"github.com/statefulhq/terraform-provider-stateful/internal/spec"
 )
 
-// ServiceRuntime runs reconcile actions for one service on one host.
+// ServiceRuntime runs reconcile actions for one service on the hosts its
+// replicas are placed on.
 type ServiceRuntime struct {
-	Host    *Host
+	Hosts   *Hosts
 	Service string
 	// Image runs the never-started helper containers that create and empty
 	// host directories: the service's own image, already on the host.
@@ -33,35 +34,51 @@ var _ reconcile.Runtime = ServiceRuntime{}
 // first (the daemon checks bind sources at create), then its container with
 // its config files.
 func (r ServiceRuntime) Create(ctx context.Context, replica spec.Replica) (string, error) {
-	if err := r.Host.EnsureMounts(ctx, r.Service, replica.Container.Image, replica.Ordinal, replica.Container.Mounts); err != nil {
+	host, err := r.Hosts.Lookup(replica.Host)
+	if err != nil {
+		return "", err
+	}
+	if err := host.EnsureMounts(ctx, r.Service, replica.Container.Image, replica.Ordinal, replica.Container.Mounts); err != nil {
 		return "", err
 	}
 	if err := r.Prepare(ctx, replica); err != nil {
 		return "", err
 	}
-	id, err := r.Host.CreateContainer(ctx, replica.Container)
+	id, err := host.CreateContainer(ctx, replica.Container)
 	if err != nil {
 		return "", err
 	}
-	return id, r.Host.WriteFiles(ctx, id, replica.Container.Files)
+	return id, host.WriteFiles(ctx, id, replica.Container.Files)
 }
 
 // Prepare implements reconcile.Runtime: secrets are staged anew before a
 // stopped replica starts again, so a rebooted host (tmpfs wiped) gets them
 // back.
 func (r ServiceRuntime) Prepare(ctx context.Context, replica spec.Replica) error {
+	host, err := r.Hosts.Lookup(replica.Host)
+	if err != nil {
+		return err
+	}
 	c := replica.Container
-	return r.Host.DeliverSecrets(ctx, c.Image, r.Service, replica.Name, c.Secrets, c.SecretDirs)
+	return host.DeliverSecrets(ctx, c.Image, r.Service, replica.Name, c.Secrets, c.SecretDirs)
 }
 
 // Start implements reconcile.Runtime.
-func (r ServiceRuntime) Start(ctx context.Context, id string) error {
-	return r.redact(r.Host.StartContainer(ctx, id))
+func (r ServiceRuntime) Start(ctx context.Context, hostName, id string) error {
+	host, err := r.Hosts.Lookup(hostName)
+	if err != nil {
+		return err
+	}
+	return r.redact(host.StartContainer(ctx, id))
 }
 
 // WaitReady implements reconcile.Runtime.
-func (r ServiceRuntime) WaitReady(ctx context.Context, id string) error {
-	return r.redact(r.Host.WaitReady(ctx, id, r.MinReady))
+func (r ServiceRuntime) WaitReady(ctx context.Context, hostName, id string) error {
+	host, err := r.Hosts.Lookup(hostName)
+	if err != nil {
+		return err
+	}
+	return r.redact(host.WaitReady(ctx, id, r.MinReady))
 }
 
 func (r ServiceRuntime) redact(err error) error {
@@ -76,25 +93,37 @@ func (r ServiceRuntime) redact(err error) error {
 
 // Remove implements reconcile.Runtime; the replica's staged secrets go
 // with its container.
-func (r ServiceRuntime) Remove(ctx context.Context, replica string, id string) error {
-	if err := r.Host.RemoveContainer(ctx, id, r.Grace); err != nil {
+func (r ServiceRuntime) Remove(ctx context.Context, hostName, replica, id string) error {
+	host, err := r.Hosts.Lookup(hostName)
+	if err != nil {
+		return err
+	}
+	if err := host.RemoveContainer(ctx, id, r.Grace); err != nil {
 		return err
 	}
 	if !r.Secrets {
 		return nil
 	}
-	return r.Host.WipeSecrets(ctx, r.Image, r.Service, replica)
+	return host.WipeSecrets(ctx, r.Image, r.Service, replica)
 }
 
 // RemoveVolume implements reconcile.Runtime.
-func (r ServiceRuntime) RemoveVolume(ctx context.Context, name string) error {
-	return r.Host.RemoveVolume(ctx, name)
+func (r ServiceRuntime) RemoveVolume(ctx context.Context, hostName, name string) error {
+	host, err := r.Hosts.Lookup(hostName)
+	if err != nil {
+		return err
+	}
+	return host.RemoveVolume(ctx, name)
 }
 
 // DeleteData implements reconcile.Runtime.
-func (r ServiceRuntime) DeleteData(ctx context.Context, m spec.Mount) error {
-	if m.Named() {
-		return r.Host.RemoveVolume(ctx, m.Source)
+func (r ServiceRuntime) DeleteData(ctx context.Context, hostName string, m spec.Mount) error {
+	host, err := r.Hosts.Lookup(hostName)
+	if err != nil {
+		return err
 	}
-	return r.Host.EmptyHostDir(ctx, r.Image, m)
+	if m.Named() {
+		return host.RemoveVolume(ctx, m.Source)
+	}
+	return host.EmptyHostDir(ctx, r.Image, m)
 }

@@ -43,7 +43,7 @@ func (h *Host) ListVolumes(ctx context.Context, service string, drivers ...strin
 	}
 	out := make([]reconcile.ObservedVolume, 0, len(resp.Volumes))
 	for _, v := range resp.Volumes {
-		out = append(out, reconcile.ObservedVolume{Name: v.Name, Definition: v.Labels[spec.LabelDefinition]})
+		out = append(out, reconcile.ObservedVolume{Host: h.Name(), Name: v.Name, Definition: v.Labels[spec.LabelDefinition]})
 	}
 	return out, nil
 }

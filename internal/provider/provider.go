@@ -79,7 +79,7 @@ func hostConfigs(hosts []hostModel) []docker.Config {
 	}
 	out := make([]docker.Config, 0, len(hosts))
 	for _, h := range hosts {
-		c := docker.Config{Name: h.Name.ValueString(), Endpoint: h.Endpoint.ValueString(), SSH: h.SSH.config()}
+		c := docker.Config{Name: h.Name.ValueString(), Endpoint: h.Endpoint.ValueString(), SSH: h.SSH.config(), AdvertiseAddress: h.AdvertiseAddress.ValueString()}
 		if h.TLS != nil {
 			c.TLS = &docker.TLSConfig{
 				CAPEM:              h.TLS.CAPEM.ValueString(),
@@ -99,10 +99,11 @@ type providerModel struct {
 }
 
 type hostModel struct {
-	Name     types.String `tfsdk:"name"`
-	Endpoint types.String `tfsdk:"endpoint"`
-	TLS      *tlsModel    `tfsdk:"tls"`
-	SSH      *sshModel    `tfsdk:"ssh"`
+	Name             types.String `tfsdk:"name"`
+	Endpoint         types.String `tfsdk:"endpoint"`
+	AdvertiseAddress types.String `tfsdk:"advertise_address"`
+	TLS              *tlsModel    `tfsdk:"tls"`
+	SSH              *sshModel    `tfsdk:"ssh"`
 }
 
 type sshModel struct {

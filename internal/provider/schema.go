@@ -12,7 +12,8 @@ func providerSchema() schema.Schema {
 			"`DOCKER_HOST`, `DOCKER_TLS_VERIFY` and `DOCKER_CERT_PATH`, else the local socket.",
 		Blocks: map[string]schema.Block{
 			"host": schema.ListNestedBlock{
-				MarkdownDescription: "A Docker daemon the provider may run replicas on. Services run on the first host declared. " +
+				MarkdownDescription: "A Docker daemon the provider may run replicas on. A service runs on the first host declared unless its " +
+					"`placement` block names others. " +
 					"Hosts are contacted only when a resource needs them; an unreachable daemon is an error naming the host and its endpoint.",
 				NestedObject: schema.NestedBlockObject{
 					Attributes: map[string]schema.Attribute{
@@ -24,6 +25,12 @@ func providerSchema() schema.Schema {
 							MarkdownDescription: "How to reach the daemon: `unix:///path/to/docker.sock`, `tcp://address:port`, or `ssh://user@address[:port]` " +
 								"(with an `ssh` block).",
 							Required: true,
+						},
+						"advertise_address": schema.StringAttribute{
+							MarkdownDescription: "The address at which containers on the other hosts reach the ports this host publishes; it goes " +
+								"into the seed lists of services placed across hosts. Defaults to the host part of a `tcp://` or `ssh://` endpoint; " +
+								"a `unix://` host used by such a service needs it.",
+							Optional: true,
 						},
 					},
 					Blocks: map[string]schema.Block{

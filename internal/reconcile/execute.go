@@ -12,24 +12,25 @@ import (
 
 // Runtime is what the executor needs from a Docker host.
 type Runtime interface {
-	// Create creates the replica's container without starting it.
+	// Create creates the replica's container on the replica's host without
+	// starting it.
 	Create(ctx context.Context, r spec.Replica) (id string, err error)
 	// Prepare gives an existing container of the replica what it needs
 	// before it starts again (secrets staged on the host).
 	Prepare(ctx context.Context, r spec.Replica) error
-	Start(ctx context.Context, id string) error
+	Start(ctx context.Context, host, id string) error
 	// WaitReady returns when the container runs (and is healthy, when it has
 	// a health check), or fails with what went wrong.
-	WaitReady(ctx context.Context, id string) error
+	WaitReady(ctx context.Context, host, id string) error
 	// Remove stops the replica's container within its grace period and
 	// removes it, keeping its volumes.
-	Remove(ctx context.Context, replica, id string) error
+	Remove(ctx context.Context, host, replica, id string) error
 	// RemoveVolume removes a Docker volume of the service; a missing one is
 	// not an error.
-	RemoveVolume(ctx context.Context, name string) error
-	// DeleteData deletes the data of one mount: the Docker volume, or the
-	// contents of the host directory.
-	DeleteData(ctx context.Context, m spec.Mount) error
+	RemoveVolume(ctx context.Context, host, name string) error
+	// DeleteData deletes the data of one mount on a host: the Docker
+	// volume, or the contents of the host directory.
+	DeleteData(ctx context.Context, host string, m spec.Mount) error
 }
 
 // revertTimeout bounds putting one replica back on its previous spec.
@@ -118,15 +119,15 @@ func runOrRevert(ctx context.Context, rt Runtime, r spec.Replica, a Action, o Ex
 	// bound of its own.
 	revertCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), revertTimeout)
 	defer cancel()
-	if rerr := revert(revertCtx, rt, *a.Previous, failed.id); rerr != nil {
+	if rerr := revert(revertCtx, rt, *a.Previous, r.Host, failed.id); rerr != nil {
 		return fmt.Errorf("%w; reverting to the previous spec failed too: %w", err, rerr)
 	}
 	return fmt.Errorf("%w; %s was reverted to its previous spec", err, a.Name)
 }
 
-func revert(ctx context.Context, rt Runtime, previous spec.Replica, failedID string) error {
+func revert(ctx context.Context, rt Runtime, previous spec.Replica, failedOn, failedID string) error {
 	if failedID != "" {
-		if err := rt.Remove(ctx, previous.Name, failedID); err != nil {
+		if err := rt.Remove(ctx, failedOn, previous.Name, failedID); err != nil {
 			return err
 		}
 	}
@@ -145,11 +146,11 @@ func (e *launchError) Unwrap() error { return e.err }
 func run(ctx context.Context, rt Runtime, r spec.Replica, a Action) error {
 	switch a.Kind {
 	case Remove:
-		if err := rt.Remove(ctx, a.Name, a.ContainerID); err != nil {
+		if err := rt.Remove(ctx, a.Host, a.Name, a.ContainerID); err != nil {
 			return err
 		}
 		for _, m := range a.DeleteData {
-			if err := rt.DeleteData(ctx, m); err != nil {
+			if err := rt.DeleteData(ctx, a.Host, m); err != nil {
 				return err
 			}
 		}
@@ -158,12 +159,12 @@ func run(ctx context.Context, rt Runtime, r spec.Replica, a Action) error {
 		if err := rt.Prepare(ctx, r); err != nil {
 			return err
 		}
-		if err := rt.Start(ctx, a.ContainerID); err != nil {
+		if err := rt.Start(ctx, a.Host, a.ContainerID); err != nil {
 			return err
 		}
-		return rt.WaitReady(ctx, a.ContainerID)
+		return rt.WaitReady(ctx, a.Host, a.ContainerID)
 	case Replace:
-		if err := rt.Remove(ctx, a.Name, a.ContainerID); err != nil {
+		if err := rt.Remove(ctx, a.Host, a.Name, a.ContainerID); err != nil {
 			return err
 		}
 		// From here the old replica is gone: any failure may be reverted.
@@ -185,7 +186,7 @@ func run(ctx context.Context, rt Runtime, r spec.Replica, a Action) error {
 // replica, which creates them anew.
 func recreate(ctx context.Context, rt Runtime, r spec.Replica, volumes []string) error {
 	for _, v := range volumes {
-		if err := rt.RemoveVolume(ctx, v); err != nil {
+		if err := rt.RemoveVolume(ctx, r.Host, v); err != nil {
 			return err
 		}
 	}
@@ -197,10 +198,10 @@ func launch(ctx context.Context, rt Runtime, r spec.Replica) error {
 	if err != nil {
 		return &launchError{err: err}
 	}
-	if err := rt.Start(ctx, id); err != nil {
+	if err := rt.Start(ctx, r.Host, id); err != nil {
 		return &launchError{id: id, err: err}
 	}
-	if err := rt.WaitReady(ctx, id); err != nil {
+	if err := rt.WaitReady(ctx, r.Host, id); err != nil {
 		return &launchError{id: id, err: err}
 	}
 	return nil

@@ -51,21 +51,35 @@ func (f *fakeRuntime) call(call string) error {
 }
 
 func (f *fakeRuntime) Create(_ context.Context, r spec.Replica) (string, error) {
-	if err := f.call("create " + r.Name); err != nil {
+	if err := f.call("create " + r.Name + at(r.Host)); err != nil {
 		return "", err
 	}
 	return "new-" + r.Name, nil
 }
 
-func (f *fakeRuntime) Prepare(_ context.Context, _ spec.Replica) error { return nil }
-func (f *fakeRuntime) Start(_ context.Context, id string) error        { return f.call("start " + id) }
-func (f *fakeRuntime) WaitReady(_ context.Context, id string) error    { return f.call("wait " + id) }
-func (f *fakeRuntime) Remove(_ context.Context, _, id string) error    { return f.call("remove " + id) }
-func (f *fakeRuntime) RemoveVolume(_ context.Context, name string) error {
-	return f.call("remove-volume " + name)
+// at suffixes a call with its host, when the test placed replicas.
+func at(host string) string {
+	if host == "" {
+		return ""
+	}
+	return "@" + host
 }
-func (f *fakeRuntime) DeleteData(_ context.Context, m spec.Mount) error {
-	return f.call("delete-data " + m.Source)
+
+func (f *fakeRuntime) Prepare(_ context.Context, _ spec.Replica) error { return nil }
+func (f *fakeRuntime) Start(_ context.Context, host, id string) error {
+	return f.call("start " + id + at(host))
+}
+func (f *fakeRuntime) WaitReady(_ context.Context, host, id string) error {
+	return f.call("wait " + id + at(host))
+}
+func (f *fakeRuntime) Remove(_ context.Context, host, _, id string) error {
+	return f.call("remove " + id + at(host))
+}
+func (f *fakeRuntime) RemoveVolume(_ context.Context, host, name string) error {
+	return f.call("remove-volume " + name + at(host))
+}
+func (f *fakeRuntime) DeleteData(_ context.Context, host string, m spec.Mount) error {
+	return f.call("delete-data " + m.Source + at(host))
 }
 
 func (f *fakeRuntime) recorded() []string {

@@ -57,13 +57,18 @@ const (
 )
 
 // Action is one step of a rollout. ContainerID names the existing container
-// for start, replace and remove.
+// for start, replace and remove, and Host the host it is on; the replica
+// launches on its own desired host.
 type Action struct {
 	Kind        Kind
 	Ordinal     int
 	Name        string
 	ContainerID string
+	Host        string
 	Reason      string
+	// On names the host the replica launches on, for display, when the
+	// service spans several hosts.
+	On string
 	// RecreateVolumes lists Docker volumes a replace removes (after the old
 	// container) so that they are created anew with their new definition.
 	RecreateVolumes []string
@@ -77,8 +82,9 @@ type Action struct {
 	Previous *spec.Replica
 }
 
-// ObservedVolume is one Docker volume owned by the service.
+// ObservedVolume is one Docker volume owned by the service, on a host.
 type ObservedVolume struct {
+	Host       string
 	Name       string
 	Definition string
 }
@@ -102,6 +108,8 @@ type Options struct {
 	// Known are the ordinals the service had before: one missing now was
 	// removed outside Terraform.
 	Known map[int]bool
+	// ShowHosts names the host of each launch in the actions.
+	ShowHosts bool
 }
 
 // Blocked is a replica whose volume definition changed where Docker cannot
@@ -113,10 +121,14 @@ type Blocked struct {
 }
 
 func (a Action) String() string {
-	if a.Reason == "" {
-		return fmt.Sprintf("%s: %s", a.Name, a.Kind)
+	s := fmt.Sprintf("%s: %s", a.Name, a.Kind)
+	if a.On != "" {
+		s += " on " + a.On
 	}
-	return fmt.Sprintf("%s: %s (%s)", a.Name, a.Kind, a.Reason)
+	if a.Reason != "" {
+		s += " (" + a.Reason + ")"
+	}
+	return s
 }
 
 // Plan returns the ordered actions that turn observed into desired:
@@ -140,7 +152,7 @@ func PlanWith(desired []spec.Replica, observed []Observed, opts Options) ([]Acti
 		if _, wanted := slots[o.Ordinal]; wanted {
 			reason = "duplicate of ordinal " + fmt.Sprint(o.Ordinal)
 		}
-		a := Action{Kind: Remove, Ordinal: o.Ordinal, Name: o.Name, ContainerID: o.ID, Reason: reason}
+		a := Action{Kind: Remove, Ordinal: o.Ordinal, Name: o.Name, ContainerID: o.ID, Host: o.Host, Reason: reason}
 		if reason == "scale down" && opts.Retention.DeleteWhenScaled() {
 			a.DeleteData = perReplicaData(opts, o.Ordinal)
 		}
@@ -152,10 +164,15 @@ func PlanWith(desired []spec.Replica, observed []Observed, opts Options) ([]Acti
 		switch {
 		case !found:
 			a := Action{Kind: Create, Ordinal: r.Ordinal, Name: r.Name, RecreateVolumes: recreate}
+			if opts.ShowHosts {
+				a.On = r.Host
+			}
 			if opts.Known[r.Ordinal] {
 				a.Reason = "removed outside Terraform"
 			}
 			repairs = append(repairs, a)
+		case !hostMatches(r, o):
+			replacements = append(replacements, replace(r, o, "moved from host "+o.Host))
 		case len(recreate) > 0:
 			a := replace(r, o, "volume definition changed: "+strings.Join(recreate, ", ")+" recreated")
 			a.RecreateVolumes = recreate
@@ -164,11 +181,11 @@ func PlanWith(desired []spec.Replica, observed []Observed, opts Options) ([]Acti
 			replacements = append(replacements, replace(r, o, "renamed outside Terraform"))
 		case !specMatches(r, o) && r.Ordinal < opts.Partition && (o.State == StateExited || o.State == StateCreated):
 			// Held back by the partition, but down: bring back what ran.
-			repairs = append(repairs, Action{Kind: Start, Ordinal: r.Ordinal, Name: r.Name, ContainerID: o.ID, Reason: stoppedReason(o.State)})
+			repairs = append(repairs, start(r, o))
 		case !specMatches(r, o):
 			replacements = append(replacements, replace(r, o, specReason(opts.Desired, o)))
 		case o.State == StateExited || o.State == StateCreated:
-			repairs = append(repairs, Action{Kind: Start, Ordinal: r.Ordinal, Name: r.Name, ContainerID: o.ID, Reason: stoppedReason(o.State)})
+			repairs = append(repairs, start(r, o))
 		case !isUp(o.State):
 			replacements = append(replacements, replace(r, o, "container "+o.State))
 		}
@@ -181,7 +198,22 @@ func PlanWith(desired []spec.Replica, observed []Observed, opts Options) ([]Acti
 	batch = inBatches(removals, batch, single(opts.Parallel, len(removals)))
 	batch = inBatches(repairs, batch, single(opts.Parallel, len(repairs)))
 	inBatches(replacements, batch, max(opts.MaxUnavailable, 1))
+	if opts.ShowHosts {
+		showHosts(desired, replacements)
+		showHosts(desired, held)
+	}
 	return append(append(append(removals, repairs...), replacements...), held...), blocked
+}
+
+// showHosts names the host each replacement launches on.
+func showHosts(desired []spec.Replica, actions []Action) {
+	hosts := make(map[int]string, len(desired))
+	for _, r := range desired {
+		hosts[r.Ordinal] = r.Host
+	}
+	for i := range actions {
+		actions[i].On = hosts[actions[i].Ordinal]
+	}
 }
 
 // single is the batch size of removals and repairs: all at once in
@@ -220,6 +252,9 @@ func hold(replacements []Action, partition int) (kept, held []Action) {
 }
 
 func isSpecChange(a Action) bool {
+	if strings.HasPrefix(a.Reason, "moved from") {
+		return false // a placement change is not a spec change
+	}
 	return len(a.RecreateVolumes) > 0 || (a.Reason != "renamed outside Terraform" && !strings.HasPrefix(a.Reason, "container "))
 }
 
@@ -259,7 +294,7 @@ func withPrevious(replacements []Action, desired []spec.Replica, observed []Obse
 		if err != nil || a.Reason == "renamed outside Terraform" {
 			continue
 		}
-		old.Replicas = svc.Replicas
+		old.Replicas, old.Placement, old.Placed, old.Advertise = svc.Replicas, svc.Placement, svc.Placed, svc.Advertise
 		for j := range old.Secrets {
 			old.Secrets[j].Value, old.Secrets[j].Digest = secretValue(svc.Secrets, old.Secrets[j].Name)
 		}
@@ -269,7 +304,8 @@ func withPrevious(replacements []Action, desired []spec.Replica, observed []Obse
 			}
 		}
 		previous, err := old.RenderOrdinal(a.Ordinal)
-		if err == nil && previous.Fingerprint != current[a.Ordinal].Fingerprint {
+		previous.Host = a.Host // a revert goes back where the replica was
+		if err == nil && (previous.Fingerprint != current[a.Ordinal].Fingerprint || previous.Host != current[a.Ordinal].Host) {
 			replacements[i].Previous = &previous
 		}
 	}
@@ -302,17 +338,23 @@ func secretValue(secrets []spec.Secret, name string) ([]byte, string) {
 func changedVolumes(desired []spec.Replica, observed []ObservedVolume, idle bool) (map[int][]string, []Blocked) {
 	existing := make(map[string]string, len(observed))
 	for _, v := range observed {
-		existing[v.Name] = v.Definition
+		existing[v.Host+"/"+v.Name] = v.Definition
+	}
+	first := map[string]int{} // the first replica on each host owns shared volumes
+	for _, r := range desired {
+		if _, seen := first[r.Host]; !seen {
+			first[r.Host] = r.Ordinal
+		}
 	}
 	recreate := map[int][]string{}
 	var blocked []Blocked
 	for _, r := range desired {
 		for _, m := range r.Container.Mounts {
-			def, found := existing[m.Source]
+			def, found := existing[r.Host+"/"+m.Source]
 			if !m.Named() || !found || def == m.Definition {
 				continue
 			}
-			first := r.Ordinal == desired[0].Ordinal
+			first := r.Ordinal == first[r.Host]
 			switch {
 			case m.RecreateOnChange && (!m.Shared || (idle && first)):
 				recreate[r.Ordinal] = append(recreate[r.Ordinal], m.Source)
@@ -381,6 +423,9 @@ func assign(desired []spec.Replica, observed []Observed) (map[int]Observed, []Ob
 // already matches and runs.
 func score(r spec.Replica, o Observed) int {
 	s := 0
+	if hostMatches(r, o) {
+		s += 4
+	}
 	if identityMatches(r, o) && specMatches(r, o) {
 		s += 2
 	}
@@ -394,10 +439,17 @@ func identityMatches(r spec.Replica, o Observed) bool { return r.Name == o.Name 
 
 func specMatches(r spec.Replica, o Observed) bool { return r.Fingerprint == o.Fingerprint }
 
+// hostMatches: an unplaced replica (no host) matches any host.
+func hostMatches(r spec.Replica, o Observed) bool { return r.Host == "" || r.Host == o.Host }
+
 func isUp(state string) bool { return state == StateRunning || state == StateRestarting }
 
 func replace(r spec.Replica, o Observed, reason string) Action {
-	return Action{Kind: Replace, Ordinal: r.Ordinal, Name: r.Name, ContainerID: o.ID, Reason: reason}
+	return Action{Kind: Replace, Ordinal: r.Ordinal, Name: r.Name, ContainerID: o.ID, Host: o.Host, Reason: reason}
+}
+
+func start(r spec.Replica, o Observed) Action {
+	return Action{Kind: Start, Ordinal: r.Ordinal, Name: r.Name, ContainerID: o.ID, Host: o.Host, Reason: stoppedReason(o.State)}
 }
 
 func stoppedReason(state string) string {

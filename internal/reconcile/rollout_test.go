@@ -750,8 +750,8 @@ type barrierRuntime struct {
 	barriers map[string]*barrier // by container id
 }
 
-func (b *barrierRuntime) WaitReady(ctx context.Context, id string) error {
-	if err := b.fakeRuntime.WaitReady(ctx, id); err != nil {
+func (b *barrierRuntime) WaitReady(ctx context.Context, host, id string) error {
+	if err := b.fakeRuntime.WaitReady(ctx, host, id); err != nil {
 		return err
 	}
 	if br := b.barriers[id]; br != nil {

@@ -45,13 +45,14 @@ func BenchmarkPlanDecision(b *testing.B) {
 		Env:     map[string]string{"WAVE": "1"},
 		Volumes: []spec.Volume{{Name: "data", Target: "/data", PerReplica: true, Plugin: &spec.PluginVolume{Driver: "local"}}}}
 	prior := observedInstances(observed)
+	svc.Placed, _ = svc.Place(prior[0].Host.ValueString(), currentHosts(observed), nil, true)
 	for b.Loop() {
 		desired, err := svc.Render()
 		if err != nil {
 			b.Fatal(err)
 		}
 		actions, _ := reconcile.PlanWith(desired, observed, reconcile.Options{Desired: &svc, MountsFor: svc.MountsFor})
-		if _, diags := instancesValue(context.Background(), plannedInstances(prior, desired, actions, prior[0].Host, true)); diags.HasError() {
+		if _, diags := instancesValue(context.Background(), plannedInstances(prior, desired, actions, true)); diags.HasError() {
 			b.Fatal(diags)
 		}
 	}

@@ -119,7 +119,7 @@ func (r *serviceResource) Create(ctx context.Context, req resource.CreateRequest
 	if resp.Diagnostics.HasError() {
 		return
 	}
-	observed, err := r.rollout(ctx, svc, len(svc.Secrets) > 0)
+	observed, err := r.rollout(ctx, svc, len(svc.Secrets) > 0, nil, nil)
 	if err != nil {
 		// No state: the next apply creates again and adopts what this one
 		// left, instead of replacing a tainted resource.
@@ -128,6 +128,7 @@ func (r *serviceResource) Create(ctx context.Context, req resource.CreateRequest
 	}
 	resp.Diagnostics.Append(plan.settle(ctx, observed)...)
 	resp.Diagnostics.Append(recordDefinitions(ctx, resp.Private, observed)...)
+	resp.Diagnostics.Append(recordPlacements(ctx, resp.Private, nil, svc, observed)...)
 	resp.Diagnostics.Append(resp.State.Set(ctx, plan)...)
 }
 
@@ -138,15 +139,23 @@ func (r *serviceResource) Read(ctx context.Context, req resource.ReadRequest, re
 		return
 	}
 	defer r.logCalls(ctx, "read")()
-	host := r.hosts.Default()
 	name := state.Name.ValueString()
-	observed, err := host.ListReplicas(ctx, name)
+	importing := state.Image.IsNull()
+	hosts, err := r.readHosts(ctx, req, state, importing)
 	if err != nil {
 		resp.Diagnostics.AddError("Could not read the service", err.Error())
 		return
 	}
+	// An unreachable host fails the refresh: its replicas are never taken
+	// for gone, which would recreate them elsewhere and split the data.
+	observed, err := docker.ListReplicasOn(ctx, hosts, name)
+	if err != nil {
+		resp.Diagnostics.AddError("Could not read the service", err.Error()+
+			"\nNo state was changed. Bring the host back, or fix its host block, then refresh again.")
+		return
+	}
 	if len(observed) == 0 {
-		exists, err := host.NetworkExists(ctx, name)
+		exists, err := anyNetwork(ctx, hosts, name)
 		if err != nil {
 			resp.Diagnostics.AddError("Could not read the service", err.Error())
 			return
@@ -156,8 +165,8 @@ func (r *serviceResource) Read(ctx context.Context, req resource.ReadRequest, re
 			return
 		}
 	}
-	if state.Image.IsNull() { // import: rebuild the configuration from labels
-		resp.Diagnostics.Append(state.adopt(ctx, host, observed)...)
+	if importing { // rebuild the configuration from labels
+		resp.Diagnostics.Append(state.adopt(ctx, r.hosts, observed)...)
 		if resp.Diagnostics.HasError() {
 			return
 		}
@@ -168,6 +177,8 @@ func (r *serviceResource) Read(ctx context.Context, req resource.ReadRequest, re
 		state.Rollout = stringsValue([]string{})
 	}
 	if svc, known, _ := state.toSpec(ctx); known {
+		// Seeds follow where the replicas run now.
+		_ = r.placeReplicas(&svc, currentHosts(observed), rememberedHosts(ctx, req.Private))
 		seeds, _ := svc.Seeds()
 		state.Seeds = stringsValue(orEmpty(seeds))
 	}
@@ -201,7 +212,13 @@ func (r *serviceResource) Update(ctx context.Context, req resource.UpdateRequest
 	var state serviceModel
 	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
 	old, _, _ := state.toSpec(ctx)
-	observed, err := r.rollout(ctx, svc, len(svc.Secrets) > 0 || len(old.Secrets) > 0)
+	recorded, diags := state.instances(ctx)
+	resp.Diagnostics.Append(diags...)
+	remembered := rememberedHosts(ctx, req.Private)
+	observed, err := r.rollout(ctx, svc, len(svc.Secrets) > 0 || len(old.Secrets) > 0, recorded, remembered)
+	if observed != nil {
+		resp.Diagnostics.Append(recordPlacements(ctx, resp.Private, remembered, svc, observed)...)
+	}
 	if err != nil {
 		// Record each replica as it now is, so the next plan resumes.
 		resp.Diagnostics.AddError("Could not update the service", err.Error())
@@ -231,12 +248,38 @@ func (r *serviceResource) Delete(ctx context.Context, req resource.DeleteRequest
 	defer cancel()
 
 	var stale *docker.StaleNetworkError
-	switch err := r.destroy(ctx, state); {
+	switch err := r.destroy(ctx, state, rememberedHosts(ctx, req.Private)); {
 	case errors.As(err, &stale):
 		resp.Diagnostics.AddWarning("Service network left in place", stale.Error())
 	case err != nil:
 		resp.Diagnostics.AddError("Could not destroy the service", err.Error())
 	}
+}
+
+// readHosts are the hosts a refresh lists: every configured host on
+// import, else those the service may have replicas on.
+func (r *serviceResource) readHosts(ctx context.Context, req resource.ReadRequest, state serviceModel, importing bool) ([]*docker.Host, error) {
+	if importing {
+		var out []*docker.Host
+		for _, name := range r.hosts.Names() {
+			h, _ := r.hosts.Get(name)
+			out = append(out, h)
+		}
+		return out, nil
+	}
+	svc, _, _ := state.toSpec(ctx)
+	instances, _ := state.instances(ctx)
+	return serviceHosts(r.hosts, svc, instances, rememberedHosts(ctx, req.Private))
+}
+
+func anyNetwork(ctx context.Context, hosts []*docker.Host, service string) (bool, error) {
+	for _, h := range hosts {
+		exists, err := h.NetworkExists(ctx, service)
+		if err != nil || exists {
+			return exists, err
+		}
+	}
+	return false, nil
 }
 
 func (r *serviceResource) ImportState(ctx context.Context, req resource.ImportStateRequest, resp *resource.ImportStateResponse) {

@@ -26,26 +26,40 @@ func completeForApply(ctx context.Context, config tfsdk.Config, svc *spec.Servic
 	return diags
 }
 
-// rollout brings the host to the service and returns the replicas as
+// rollout brings the hosts to the service and returns the replicas as
 // observed afterwards (also after a failure, when they could be listed).
-func (r *serviceResource) rollout(ctx context.Context, svc spec.Service, staged bool) ([]reconcile.Observed, error) {
-	desired, err := svc.Render()
-	if err != nil {
-		return nil, err
-	}
+// recorded are the hosts the service had replicas on, from state, and
+// remembered where its replicas last ran.
+func (r *serviceResource) rollout(ctx context.Context, svc spec.Service, staged bool, recorded []instanceModel, remembered map[int]string) ([]reconcile.Observed, error) {
 	grace, err := spec.ParseDuration("stop_grace_period", svc.StopGracePeriod)
 	if err != nil {
 		return nil, err
 	}
-	host := r.hosts.Default()
-	if err := host.EnsureNetwork(ctx, svc.Name); err != nil {
-		return nil, err
-	}
-	observed, err := host.ListReplicas(ctx, svc.Name)
+	hosts, err := serviceHosts(r.hosts, svc, recorded, remembered)
 	if err != nil {
 		return nil, err
 	}
-	opts, err := planOptions(ctx, host, svc)
+	observed, err := docker.ListReplicasOn(ctx, hosts, svc.Name)
+	if err != nil {
+		return nil, err
+	}
+	if diags := r.placeReplicas(&svc, currentHosts(observed), remembered); diags.HasError() {
+		return observed, diagnosticsError(diags)
+	}
+	desired, err := svc.Render()
+	if err != nil {
+		return observed, err
+	}
+	placed, err := r.placedHosts(svc)
+	if err != nil {
+		return observed, err
+	}
+	for _, host := range placed {
+		if err := host.EnsureNetwork(ctx, svc.Name); err != nil {
+			return observed, err
+		}
+	}
+	opts, err := planOptions(ctx, placed, svc)
 	if err != nil {
 		return observed, err
 	}
@@ -53,7 +67,7 @@ func (r *serviceResource) rollout(ctx context.Context, svc spec.Service, staged 
 	if len(blocked) > 0 {
 		return observed, errors.New(blockedDetail(blocked))
 	}
-	if launches(actions) {
+	for _, host := range r.launchHosts(desired, actions) {
 		if err := host.EnsureImage(ctx, svc.Image, svc.PullPolicy); err != nil {
 			return observed, err
 		}
@@ -62,20 +76,19 @@ func (r *serviceResource) rollout(ctx context.Context, svc spec.Service, staged 
 	if err != nil {
 		return observed, err
 	}
-	runtime := docker.ServiceRuntime{Host: host, Service: svc.Name, Image: svc.Image, Grace: grace, MinReady: minReady, Secrets: staged, Credentials: credentials(svc)}
+	runtime := docker.ServiceRuntime{Hosts: r.hosts, Service: svc.Name, Image: svc.Image, Grace: grace, MinReady: minReady, Secrets: staged, Credentials: credentials(svc)}
 	execErr := reconcile.Execute(ctx, runtime, desired, actions, reconcile.ExecOptions{Revert: svc.Update.OnFailure == spec.OnFailureRevert})
 	// List even when the deadline passed, so state tells the truth.
-	final, err := host.ListReplicas(context.WithoutCancel(ctx), svc.Name)
+	final, err := docker.ListReplicasOn(context.WithoutCancel(ctx), hosts, svc.Name)
 	if err != nil {
 		return nil, errors.Join(execErr, err)
 	}
 	return final, execErr
 }
 
-// destroy stops and removes every replica in parallel, then the network.
-// Volumes are kept unless retention.when_deleted is "delete".
-func (r *serviceResource) destroy(ctx context.Context, state serviceModel) error {
-	host := r.hosts.Default()
+// destroy stops and removes every replica in parallel, then the network on
+// every host. Volumes are kept unless retention.when_deleted is "delete".
+func (r *serviceResource) destroy(ctx context.Context, state serviceModel, remembered map[int]string) error {
 	svc, _, diags := state.toSpec(ctx)
 	if diags.HasError() {
 		return fmt.Errorf("read state: %v", diags)
@@ -84,46 +97,116 @@ func (r *serviceResource) destroy(ctx context.Context, state serviceModel) error
 	if err != nil {
 		grace = 10 * time.Second
 	}
-	observed, err := host.ListReplicas(ctx, svc.Name)
+	instances, _ := state.instances(ctx)
+	hosts, err := serviceHosts(r.hosts, svc, instances, remembered)
 	if err != nil {
 		return err
 	}
-	runtime := docker.ServiceRuntime{Host: host, Service: svc.Name, Image: svc.Image, Grace: grace, Secrets: len(svc.Secrets) > 0}
+	observed, err := docker.ListReplicasOn(ctx, hosts, svc.Name)
+	if err != nil {
+		return err
+	}
+	runtime := docker.ServiceRuntime{Hosts: r.hosts, Service: svc.Name, Image: svc.Image, Grace: grace, Secrets: len(svc.Secrets) > 0}
 	actions := make([]reconcile.Action, 0, len(observed))
 	for _, o := range observed {
-		actions = append(actions, reconcile.Action{Kind: reconcile.Remove, Ordinal: o.Ordinal, Name: o.Name, ContainerID: o.ID, Reason: "destroy"})
+		actions = append(actions, reconcile.Action{Kind: reconcile.Remove, Ordinal: o.Ordinal, Name: o.Name, ContainerID: o.ID, Host: o.Host, Reason: "destroy"})
 	}
 	if err := reconcile.ExecuteParallel(ctx, runtime, nil, actions, deleteParallelism); err != nil {
 		return err
 	}
-	if runtime.Secrets {
-		if err := host.WipeSecrets(ctx, svc.Image, svc.Name, ""); err != nil {
-			return err
+	var errs []error
+	for _, host := range hosts {
+		if runtime.Secrets {
+			errs = append(errs, host.WipeSecrets(ctx, svc.Image, svc.Name, ""))
 		}
 	}
 	if svc.Retention.DeleteWhenDeleted() {
-		instances, _ := state.instances(ctx)
-		if err := deleteAllData(ctx, host, runtime, svc, knownOrdinals(svc, observed, instances)); err != nil {
-			return err
-		}
+		errs = append(errs, deleteAllData(ctx, hosts, runtime, svc, dataHosts(svc, hosts, observed, instances, remembered)))
 	}
-	return host.RemoveNetwork(ctx, svc.Name)
+	if err := errors.Join(errs...); err != nil {
+		return err
+	}
+	for _, host := range hosts {
+		errs = append(errs, host.RemoveNetwork(ctx, svc.Name))
+	}
+	return errors.Join(errs...)
 }
 
 // planOptions gathers what PlanWith needs: the rollout policy, and the
-// service's Docker volumes (one list call, only when it has some).
-func planOptions(ctx context.Context, host *docker.Host, svc spec.Service) (reconcile.Options, error) {
+// service's Docker volumes on the hosts its replicas are placed on (one
+// list call per host, only when it has some).
+func planOptions(ctx context.Context, hosts []*docker.Host, svc spec.Service) (reconcile.Options, error) {
 	opts := reconcile.Options{
 		Retention: svc.Retention, MountsFor: svc.MountsFor, Desired: &svc,
 		Partition: svc.Update.Partition, MaxUnavailable: svc.Update.MaxUnavailable,
-		Parallel: svc.Bootstrap == spec.BootstrapParallel,
+		Parallel:  svc.Bootstrap == spec.BootstrapParallel,
+		ShowHosts: svc.Placement.MultiHost(),
 	}
 	if !hasNamedVolumes(svc) {
 		return opts, nil
 	}
-	volumes, err := host.ListVolumes(ctx, svc.Name, volumeDrivers(svc)...)
+	volumes, err := docker.ListVolumesOn(ctx, hosts, svc.Name, volumeDrivers(svc)...)
 	opts.Volumes = volumes
 	return opts, err
+}
+
+// placedHosts are the hosts the service's replicas are placed on.
+func (r *serviceResource) placedHosts(svc spec.Service) ([]*docker.Host, error) {
+	var out []*docker.Host
+	for _, name := range spec.PlacedHosts(svc.Placed) {
+		h, err := r.hosts.Get(name)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, h)
+	}
+	return out, nil
+}
+
+// launchHosts are the hosts that create containers in this rollout.
+func (r *serviceResource) launchHosts(desired []spec.Replica, actions []reconcile.Action) []*docker.Host {
+	hostOf := map[int]string{}
+	for _, d := range desired {
+		hostOf[d.Ordinal] = d.Host
+	}
+	var out []*docker.Host
+	for _, a := range actions {
+		if a.Kind != reconcile.Create && a.Kind != reconcile.Replace {
+			continue
+		}
+		if h, err := r.hosts.Lookup(hostOf[a.Ordinal]); err == nil && !slices.Contains(out, h) {
+			out = append(out, h)
+		}
+	}
+	return out
+}
+
+// dataHosts says, for each ordinal the service ever had, the hosts its
+// data may be on: where it ran or was recorded, else every service host.
+func dataHosts(svc spec.Service, hosts []*docker.Host, observed []reconcile.Observed, instances []instanceModel, remembered map[int]string) map[int][]string {
+	out := map[int][]string{}
+	add := func(o int, h string) {
+		if h != "" && !slices.Contains(out[o], h) {
+			out[o] = append(out[o], h)
+		}
+	}
+	for o, h := range remembered {
+		add(o, h)
+	}
+	for _, i := range instances {
+		add(int(i.Ordinal.ValueInt64()), i.Host.ValueString())
+	}
+	for _, o := range observed {
+		add(o.Ordinal, o.Host)
+	}
+	for _, o := range knownOrdinals(svc, observed, instances) {
+		if len(out[o]) == 0 {
+			for _, h := range hosts {
+				add(o, h.Name())
+			}
+		}
+	}
+	return out
 }
 
 func hasNamedVolumes(svc spec.Service) bool { return len(volumeDrivers(svc)) > 0 }
@@ -164,31 +247,43 @@ func blockedDetail(blocked []reconcile.Blocked) string {
 }
 
 // deleteAllData deletes the service's data on destroy: every Docker volume
-// it owns, and the host directories of every ordinal it ever had.
-func deleteAllData(ctx context.Context, host *docker.Host, runtime docker.ServiceRuntime, svc spec.Service, ordinals []int) error {
-	volumes, err := host.ListVolumes(ctx, svc.Name, volumeDrivers(svc)...)
+// it owns on its hosts, and the host directories of every ordinal it ever
+// had, on the hosts that ordinal's data may be on.
+func deleteAllData(ctx context.Context, hosts []*docker.Host, runtime docker.ServiceRuntime, svc spec.Service, ordinals map[int][]string) error {
+	volumes, err := docker.ListVolumesOn(ctx, hosts, svc.Name, volumeDrivers(svc)...)
 	if err != nil {
 		return err
 	}
 	var errs []error
 	for _, v := range volumes {
-		errs = append(errs, host.RemoveVolume(ctx, v.Name))
+		errs = append(errs, runtime.RemoveVolume(ctx, v.Host, v.Name))
 	}
 	emptied := map[string]bool{}
-	for _, ordinal := range ordinals {
+	for _, ordinal := range sortedKeys(ordinals) {
 		mounts, err := svc.MountsFor(ordinal)
 		if err != nil {
 			errs = append(errs, err)
 			continue
 		}
 		for _, m := range mounts {
-			if !m.Named() && !emptied[m.Source] {
-				emptied[m.Source] = true
-				errs = append(errs, runtime.DeleteData(ctx, m))
+			for _, host := range ordinals[ordinal] {
+				if key := host + "/" + m.Source; !m.Named() && !emptied[key] {
+					emptied[key] = true
+					errs = append(errs, runtime.DeleteData(ctx, host, m))
+				}
 			}
 		}
 	}
 	return errors.Join(errs...)
+}
+
+func sortedKeys[T any](m map[int]T) []int {
+	out := make([]int, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Ints(out)
+	return out
 }
 
 // knownOrdinals are the ordinals a service has now, had in state, or wants.
@@ -214,11 +309,20 @@ func knownOrdinals(svc spec.Service, observed []reconcile.Observed, instances []
 // logCalls starts counting the Docker API calls of an operation; the
 // returned func logs them (the benchmark reads these lines).
 func (r *serviceResource) logCalls(ctx context.Context, operation string) func() {
-	host := r.hosts.Default()
-	since := host.Calls()
+	since := r.hosts.Calls()
 	return func() {
-		tflog.Info(ctx, "docker API calls", map[string]any{"operation": operation, "calls": host.Calls() - since, "host": host.Name()})
+		tflog.Info(ctx, "docker API calls", map[string]any{"operation": operation, "calls": r.hosts.Calls() - since})
 	}
+}
+
+// diagnosticsError turns error diagnostics into one error, for apply paths
+// that report errors.
+func diagnosticsError(diags diag.Diagnostics) error {
+	var errs []error
+	for _, d := range diags.Errors() {
+		errs = append(errs, fmt.Errorf("%s: %s", d.Summary(), d.Detail()))
+	}
+	return errors.Join(errs...)
 }
 
 func launches(actions []reconcile.Action) bool {

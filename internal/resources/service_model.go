@@ -3,6 +3,8 @@ package resources
 import (
 	"context"
 	"fmt"
+	"maps"
+	"slices"
 
 	"github.com/hashicorp/terraform-plugin-framework-timeouts/resource/timeouts"
 	"github.com/hashicorp/terraform-plugin-framework/attr"
@@ -42,6 +44,7 @@ type serviceModel struct {
 	File             types.List     `tfsdk:"file"`
 	Cluster          types.Object   `tfsdk:"cluster"`
 	Update           types.Object   `tfsdk:"update"`
+	Placement        types.Object   `tfsdk:"placement"`
 	Bootstrap        types.String   `tfsdk:"bootstrap"`
 	MinReady         types.String   `tfsdk:"min_ready"`
 	Seeds            types.List     `tfsdk:"seeds"`
@@ -81,7 +84,7 @@ type instanceModel struct {
 // resources not yet created).
 func (m serviceModel) toSpec(ctx context.Context) (svc spec.Service, known bool, diags diag.Diagnostics) {
 	if !allKnown(m.Name, m.Image, m.Replicas, m.OrdinalStart, m.Command, m.Entrypoint, m.Env, m.Labels, m.User,
-		m.Restart, m.StopSignal, m.StopGracePeriod, m.PullPolicy, m.StableMACAddress, m.Port, m.Health, m.Volume, m.Retention, m.File, m.Cluster, m.Update, m.Bootstrap, m.MinReady) {
+		m.Restart, m.StopSignal, m.StopGracePeriod, m.PullPolicy, m.StableMACAddress, m.Port, m.Health, m.Volume, m.Retention, m.File, m.Cluster, m.Update, m.Bootstrap, m.MinReady, m.Placement) {
 		return spec.Service{}, false, nil
 	}
 	svc = spec.Service{
@@ -99,6 +102,9 @@ func (m serviceModel) toSpec(ctx context.Context) (svc spec.Service, known bool,
 		MinReady:        m.MinReady.ValueString(),
 	}
 	diags.Append(clusterToSpec(ctx, m.Cluster, m.Update, &svc)...)
+	placement, d := placementToSpec(ctx, m.Placement)
+	svc.Placement = placement
+	diags.Append(d...)
 	diags.Append(m.Command.ElementsAs(ctx, &svc.Command, true)...)
 	diags.Append(m.Entrypoint.ElementsAs(ctx, &svc.Entrypoint, true)...)
 	diags.Append(m.Env.ElementsAs(ctx, &svc.Env, true)...)
@@ -393,18 +399,18 @@ func instancesInto(ctx context.Context, m *serviceModel, instances []instanceMod
 // adopt rebuilds the configuration of an imported service from the
 // definition label of its lowest replica; replicas counts the distinct
 // ordinals found from ordinal_start on.
-func (m *serviceModel) adopt(ctx context.Context, host *docker.Host, observed []reconcile.Observed) diag.Diagnostics {
+func (m *serviceModel) adopt(ctx context.Context, hosts *docker.Hosts, observed []reconcile.Observed) diag.Diagnostics {
 	var diags diag.Diagnostics
 	name := m.Name.ValueString()
 	if len(observed) == 0 {
 		diags.AddError("Nothing to import",
-			fmt.Sprintf("Service %q has a network on host %q but no replicas, so its definition cannot be read back. Remove the network %q and create the service with Terraform.",
-				name, host.Name(), spec.NetworkName(name)))
+			fmt.Sprintf("Service %q has a network on the provider's hosts but no replicas, so its definition cannot be read back. Remove the network %q and create the service with Terraform.",
+				name, spec.NetworkName(name)))
 		return diags
 	}
 	svc, err := spec.ParseSpecLabel(observed[0].Spec)
 	if err != nil {
-		diags.AddError("Cannot import this container", fmt.Sprintf("Replica %s on host %q: %v", observed[0].Name, host.Name(), err))
+		diags.AddError("Cannot import this container", fmt.Sprintf("Replica %s on host %q: %v", observed[0].Name, observed[0].Host, err))
 		return diags
 	}
 	// The highest ordinal found bounds the replica count: a replica removed
@@ -414,6 +420,24 @@ func (m *serviceModel) adopt(ctx context.Context, host *docker.Host, observed []
 		replicas = max(replicas, o.Ordinal-svc.OrdinalStart+1)
 	}
 	diags.Append(m.fromSpec(ctx, svc, replicas)...)
+	// Replicas found beyond the default host keep their hosts: the
+	// placement lists them, in the provider's order.
+	m.Placement = types.ObjectNull(placementAttrTypes)
+	found := currentHosts(observed)
+	var names []string
+	for _, h := range hosts.Names() {
+		if slices.Contains(slices.Collect(maps.Values(found)), h) {
+			names = append(names, h)
+		}
+	}
+	if len(names) > 1 || (len(names) == 1 && names[0] != hosts.Default().Name()) {
+		var d diag.Diagnostics
+		m.Placement, d = types.ObjectValueFrom(ctx, placementAttrTypes, placementModel{
+			Hosts: stringsValue(names), Strategy: types.StringNull(), Pinned: types.MapNull(types.StringType),
+			MaxPerHost: types.Int64Null(), AllowLocalDataMove: types.BoolNull(),
+		})
+		diags.Append(d...)
+	}
 	return diags
 }
 

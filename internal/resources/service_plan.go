@@ -20,7 +20,7 @@ import (
 // untouched replicas keep their recorded entry exactly (so a plan with
 // nothing to do is empty), touched ones get their new identity and
 // fingerprint, with what only the daemon can tell left unknown.
-func plannedInstances(prior []instanceModel, desired []spec.Replica, actions []reconcile.Action, host types.String, fingerprintsKnown bool) []instanceModel {
+func plannedInstances(prior []instanceModel, desired []spec.Replica, actions []reconcile.Action, fingerprintsKnown bool) []instanceModel {
 	acted := map[int]reconcile.Action{}
 	removed := map[string]bool{}
 	for _, a := range actions {
@@ -48,7 +48,7 @@ func plannedInstances(prior []instanceModel, desired []spec.Replica, actions []r
 		entry := instanceModel{
 			Ordinal:     types.Int64Value(int64(r.Ordinal)),
 			Name:        types.StringValue(r.Name),
-			Host:        host,
+			Host:        types.StringValue(r.Host),
 			ContainerID: types.StringUnknown(),
 			Address:     types.StringUnknown(),
 			State:       types.StringValue(reconcile.StateRunning), // apply waits for it
@@ -130,11 +130,6 @@ func (r *serviceResource) planInstances(ctx context.Context, req resource.Modify
 	// Without a key (a new service), digests of plan-time secret values are
 	// not known until apply, and so are the fingerprints.
 	fingerprintsKnown := key != nil || !svc.PlanTimeSecrets()
-	desired, err := svc.Render()
-	if err != nil {
-		diags.AddError("Invalid stateful_service configuration", err.Error())
-		return diags
-	}
 	var state *serviceModel
 	var prior []instanceModel
 	if !req.State.Raw.IsNull() {
@@ -148,11 +143,26 @@ func (r *serviceResource) planInstances(ctx context.Context, req resource.Modify
 	for _, p := range prior {
 		observed = append(observed, p.asObserved())
 	}
-	host := r.hosts.Default()
-	if diags.Append(checkDrivers(ctx, host, svc)...); diags.HasError() {
+	if diags.Append(r.placeReplicas(&svc, currentHosts(observed), rememberedHosts(ctx, req.Private))...); diags.HasError() {
 		return diags
 	}
-	opts, err := planOptions(ctx, host, svc)
+	desired, err := svc.Render()
+	if err != nil {
+		diags.AddError("Invalid stateful_service configuration", err.Error())
+		return diags
+	}
+	hosts, err := r.placedHosts(svc)
+	if err != nil {
+		diags.AddAttributeError(placementPath, "Unknown host", err.Error())
+		return diags
+	}
+	for _, host := range hosts {
+		diags.Append(checkDrivers(ctx, host, svc)...)
+	}
+	if diags.HasError() {
+		return diags
+	}
+	opts, err := planOptions(ctx, hosts, svc)
 	if err != nil {
 		diags.AddError("Could not read the service's volumes", err.Error())
 		return diags
@@ -178,20 +188,30 @@ func (r *serviceResource) planInstances(ctx context.Context, req resource.Modify
 	if len(blocked) > 0 {
 		diags.AddAttributeError(volumePath, "Volume definition changed", blockedDetail(blocked))
 	}
-	if svc.PullPolicy == spec.PullNever && launches(actions) {
-		present, err := host.ImageExists(ctx, svc.Image)
-		switch {
-		case err != nil:
-			diags.AddError("Could not check the image", err.Error())
-		case !present:
-			diags.AddAttributeError(path.Root("image"), "Image not on the host",
-				fmt.Sprintf("Image %q is not on host %q and pull_policy is %q: build or load it there first, or set pull_policy = %q.",
-					svc.Image, host.Name(), spec.PullNever, spec.PullMissing))
+	if svc.PullPolicy == spec.PullNever {
+		for _, host := range r.launchHosts(desired, actions) {
+			diags.Append(checkImage(ctx, host, svc.Image)...)
 		}
 	}
-	instances, d := instancesValue(ctx, plannedInstances(prior, desired, actions, types.StringValue(host.Name()), fingerprintsKnown))
+	instances, d := instancesValue(ctx, plannedInstances(prior, desired, actions, fingerprintsKnown))
 	diags.Append(d...)
 	plan.Instances = instances
+	return diags
+}
+
+// checkImage fails the plan when an image that must not be pulled is not
+// on a host that launches replicas.
+func checkImage(ctx context.Context, host *docker.Host, image string) diag.Diagnostics {
+	var diags diag.Diagnostics
+	present, err := host.ImageExists(ctx, image)
+	switch {
+	case err != nil:
+		diags.AddError("Could not check the image", err.Error())
+	case !present:
+		diags.AddAttributeError(path.Root("image"), "Image not on the host",
+			fmt.Sprintf("Image %q is not on host %q and pull_policy is %q: build or load it there first, or set pull_policy = %q.",
+				image, host.Name(), spec.PullNever, spec.PullMissing))
+	}
 	return diags
 }
 

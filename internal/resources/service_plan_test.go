@@ -16,7 +16,7 @@ var testHost = types.StringValue("default")
 func testReplicas(fp string, ordinals ...int) []spec.Replica {
 	out := make([]spec.Replica, 0, len(ordinals))
 	for _, o := range ordinals {
-		out = append(out, spec.Replica{Ordinal: o, Name: spec.ReplicaName("db", o), Fingerprint: fp})
+		out = append(out, spec.Replica{Ordinal: o, Name: spec.ReplicaName("db", o), Host: testHost.ValueString(), Fingerprint: fp})
 	}
 	return out
 }
@@ -162,7 +162,7 @@ func TestPlannedInstances(t *testing.T) {
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
-			assertInstances(t, plannedInstances(tc.prior, tc.desired, tc.actions, testHost, true), tc.want)
+			assertInstances(t, plannedInstances(tc.prior, tc.desired, tc.actions, true), tc.want)
 		})
 	}
 }
@@ -179,7 +179,7 @@ func TestPlannedInstancesAgreeWithPlan(t *testing.T) {
 	for _, p := range prior {
 		observed = append(observed, p.asObserved())
 	}
-	got := plannedInstances(prior, desired, reconcile.Plan(desired, observed), testHost, true)
+	got := plannedInstances(prior, desired, reconcile.Plan(desired, observed), true)
 	started := pendingInstance(1, "v1")
 	started.ContainerID = types.StringValue("c1")
 	assertInstances(t, got, []instanceModel{recordedInstance(0, "c0", "running", "v1"), started, pendingInstance(2, "v1"), pendingInstance(3, "v1")})

@@ -40,6 +40,7 @@ func serviceSchema(ctx context.Context) schema.Schema {
 			"secret":    secretBlock(),
 			"file":      fileBlock(),
 			"cluster":   clusterBlock(),
+			"placement": placementBlock(),
 			"update":    updateBlock(),
 			"timeouts":  timeouts.Block(ctx, timeouts.Opts{Create: true, Update: true, Delete: true}),
 		},

@@ -23,7 +23,7 @@ const (
 
 // Defaults of cluster and rollout settings.
 const (
-	DefaultSeedFormat = "{{.Name}}:{{.Port}}"
+	DefaultSeedFormat = "{{.Address}}:{{.Port}}"
 	DefaultSeedsEnv   = "CLUSTER_SEEDS"
 	DefaultMinReady   = "1s"
 )
@@ -47,11 +47,15 @@ type UpdatePolicy struct {
 	OnFailure      string `json:"on_failure,omitempty"`
 }
 
-// Member is what a cluster format template sees.
+// Member is what a cluster format template sees. Address and Port are
+// where other replicas reach the member: its name and the cluster port on
+// one host; across hosts, its host's advertised address and the host port
+// that publishes the cluster port.
 type Member struct {
 	Service string
 	Name    string
 	Ordinal int
+	Address string
 	Port    int
 }
 
@@ -76,7 +80,7 @@ func (s Service) members(first, count int) ([]string, error) {
 	format := orDefault(s.Cluster.Format, DefaultSeedFormat)
 	out := make([]string, 0, max(count, 0))
 	for ordinal := first; ordinal < first+count; ordinal++ {
-		m := Member{Service: s.Name, Name: ReplicaName(s.Name, ordinal), Ordinal: ordinal, Port: s.Cluster.Port}
+		m := s.member(ordinal)
 		text, err := renderMember(format, m)
 		if err != nil {
 			return nil, err
@@ -86,8 +90,20 @@ func (s Service) members(first, count int) ([]string, error) {
 	return out, nil
 }
 
+func (s Service) member(ordinal int) Member {
+	m := Member{Service: s.Name, Name: ReplicaName(s.Name, ordinal), Ordinal: ordinal, Address: ReplicaName(s.Name, ordinal), Port: s.Cluster.Port}
+	if !s.Placement.MultiHost() {
+		return m
+	}
+	m.Address = s.Advertise[s.Placed[ordinal]]
+	if p, ok := s.publishedClusterPort(); ok {
+		m.Port = p.External + ordinal - s.OrdinalStart
+	}
+	return m
+}
+
 func renderMember(format string, m Member) (string, error) {
-	return renderTemplateData("cluster.format", format, m, "templates see {{.Service}}, {{.Name}}, {{.Ordinal}} and {{.Port}}")
+	return renderTemplateData("cluster.format", format, m, "templates see {{.Service}}, {{.Name}}, {{.Ordinal}}, {{.Address}} and {{.Port}}")
 }
 
 // clusterEnv and clusterFiles add the seed and member lists to a replica.

@@ -92,7 +92,7 @@ func TestSeedsAndMembersWithoutCluster(t *testing.T) {
 }
 
 func TestSeedsAndMembersRejectABadFormat(t *testing.T) {
-	const help = "; templates see {{.Service}}, {{.Name}}, {{.Ordinal}} and {{.Port}}"
+	const help = "; templates see {{.Service}}, {{.Name}}, {{.Ordinal}}, {{.Address}} and {{.Port}}"
 	cases := map[string]struct {
 		format, prefix string
 	}{

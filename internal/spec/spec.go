@@ -68,6 +68,11 @@ type Service struct {
 	Bootstrap       string            `json:"bootstrap,omitempty"`
 	MinReady        string            `json:"min_ready,omitempty"`
 	Update          UpdatePolicy      `json:"update,omitzero"`
+	// Placement, the host each ordinal is placed on, and each host's
+	// advertised address are where replicas run, never what they are.
+	Placement *Placement        `json:"-"`
+	Placed    map[int]string    `json:"-"`
+	Advertise map[string]string `json:"-"`
 }
 
 // Port publishes a container port on the host. External is the host port of
@@ -91,8 +96,10 @@ type Health struct {
 
 // Replica is the desired state of one member of the service.
 type Replica struct {
-	Ordinal     int
-	Name        string
+	Ordinal int
+	Name    string
+	// Host is the name of the Docker host the replica is placed on.
+	Host        string
 	Container   Container
 	Fingerprint string
 }
@@ -203,7 +210,7 @@ func (s Service) renderOrdinals(ordinals []int) ([]Replica, error) {
 			return nil, err
 		}
 		c.Labels[LabelFingerprint] = fp
-		replicas = append(replicas, Replica{Ordinal: ordinal, Name: c.Name, Container: c, Fingerprint: fp})
+		replicas = append(replicas, Replica{Ordinal: ordinal, Name: c.Name, Host: s.Placed[ordinal], Container: c, Fingerprint: fp})
 	}
 	return replicas, nil
 }

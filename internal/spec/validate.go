@@ -86,6 +86,7 @@ func (s Service) Validate() []error {
 	clusterErrs := s.validateCluster()
 	errs = append(errs, clusterErrs...)
 	errs = append(errs, s.validateRollout()...)
+	errs = append(errs, s.validatePlacement()...)
 	volumeErrs := s.validateVolumes()
 	errs = append(errs, volumeErrs...)
 	rest := s // what is reported already is not rendered again

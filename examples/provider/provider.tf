@@ -2,7 +2,8 @@
 # finds it (DOCKER_HOST, DOCKER_TLS_VERIFY, DOCKER_CERT_PATH, else the local socket).
 provider "stateful" {}
 
-# Or name the hosts explicitly. Services run on the first host declared.
+# Or name the hosts explicitly. A service runs on the first host declared,
+# unless its placement block names others.
 provider "stateful" {
   alias = "remote"
 

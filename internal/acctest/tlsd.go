@@ -129,7 +129,7 @@ func StartDaemon(ctx context.Context, bridge, cidr string) (*Daemon, error) {
 
 // Start runs the daemon (again) and waits until it answers.
 func (d *Daemon) Start(ctx context.Context) error {
-	logFile, err := os.OpenFile(filepath.Join(d.dir, "dockerd.log"), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
+	logFile, err := os.OpenFile(filepath.Join(d.dir, "dockerd.log"), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o600)
 	if err != nil {
 		return err
 	}

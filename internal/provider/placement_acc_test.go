@@ -134,6 +134,33 @@ func seedKnowsEveryone(name string, replicas int) resource.TestCheckFunc {
 	}
 }
 
+// envOnSecondHost checks a replica's environment, as it reports it, on the
+// TLS daemon.
+func envOnSecondHost(name string, ordinal int, want map[string]string) resource.TestCheckFunc {
+	return func(*terraform.State) error {
+		observed, err := acctest.TLS.Host.ListReplicas(context.Background(), name)
+		if err != nil {
+			return err
+		}
+		for _, o := range observed {
+			if o.Ordinal != ordinal {
+				continue
+			}
+			env, err := acctest.EnvOf(o.Address)
+			if err != nil {
+				return err
+			}
+			for k, v := range want {
+				if env[k] != v {
+					return fmt.Errorf("%s has %s=%q, want %q", o.Name, k, env[k], v)
+				}
+			}
+			return nil
+		}
+		return fmt.Errorf("ordinal %d is not on the second host", ordinal)
+	}
+}
+
 // goneFrom checks that nothing of the service is left on any daemon.
 func goneFrom(name string, daemons ...*docker.Host) resource.TestCheckFunc {
 	return func(*terraform.State) error {
@@ -175,6 +202,10 @@ resource "stateful_service" "test" {
   image             = %[2]q
   replicas          = 4
   stop_grace_period = "1s"
+  env = {
+    ADVERTISE = "{{.Address}}:{{.Port}}"
+    PLACED_ON = "{{.Host}}"
+  }
   port {
     internal = 8080
     external = 24100
@@ -217,6 +248,7 @@ resource "stateful_service" "test" {
 				Check: resource.ComposeTestCheckFunc(
 					placedAs(name, "v1", daemons, map[string][]int{"a": {0, 2}, "b": {1, 3}}),
 					seedKnowsEveryone(name, 4),
+					envOnSecondHost(name, 3, map[string]string{"ADVERTISE": acctest.HostAddress + ":24103", "PLACED_ON": "b"}),
 				),
 			},
 			{
@@ -225,6 +257,15 @@ resource "stateful_service" "test" {
 					expectRolloutLines(r(3)+": replace on b (image)", r(2)+": replace on a (image)", r(1)+": replace on b (image)", r(0)+": replace on a (image)"),
 				}},
 				Check: placedAs(name, "v2", daemons, map[string][]int{"a": {0, 2}, "b": {1, 3}}),
+			},
+			{
+				// Import finds the replicas on every host and lists those
+				// hosts as the placement.
+				ResourceName:            service,
+				ImportState:             true,
+				ImportStateId:           name,
+				ImportStateVerify:       true,
+				ImportStateVerifyIgnore: []string{"timeouts", "rollout"},
 			},
 			{
 				Config:      config(acctest.WorkloadImageV2, pinned),
@@ -305,7 +346,7 @@ resource "stateful_service" "test" {
 					}
 					waitRunning(t, down.Host, name, 1)
 				},
-				Config: config,
+				Config:           config,
 				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()}},
 				Check: func(s *terraform.State) error {
 					now, err := containerIDs(s)

@@ -325,15 +325,6 @@ func diagnosticsError(diags diag.Diagnostics) error {
 	return errors.Join(errs...)
 }
 
-func launches(actions []reconcile.Action) bool {
-	for _, a := range actions {
-		if a.Kind == reconcile.Create || a.Kind == reconcile.Replace {
-			return true
-		}
-	}
-	return false
-}
-
 // credentials lists the write-only credentials of the service's shared
 // volumes, for redaction.
 func credentials(svc spec.Service) []string {

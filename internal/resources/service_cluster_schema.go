@@ -22,9 +22,10 @@ func clusterBlock() schema.SingleNestedBlock {
 				Validators:          []validator.Int64{int64validator.AtLeast(1)},
 			},
 			"port": schema.Int64Attribute{
-				MarkdownDescription: "The members' cluster port, `{{.Port}}` in `format`.",
-				Optional:            true,
-				Validators:          []validator.Int64{int64validator.Between(1, 65535)},
+				MarkdownDescription: "The members' cluster port, `{{.Port}}` in `format`. Across hosts it must be published with a `port` block " +
+					"that sets `external`, and `{{.Port}}` is the replica's published port.",
+				Optional:   true,
+				Validators: []validator.Int64{int64validator.Between(1, 65535)},
 			},
 			"env": schema.StringAttribute{
 				MarkdownDescription: "The environment variable receiving the comma-separated seed list. Defaults to `" + spec.DefaultSeedsEnv + "` unless `file` is set.",
@@ -35,8 +36,10 @@ func clusterBlock() schema.SingleNestedBlock {
 				Optional:            true,
 			},
 			"format": schema.StringAttribute{
-				MarkdownDescription: "How one member is written: a template of `{{.Name}}`, `{{.Ordinal}}`, `{{.Port}}` and `{{.Service}}`. " +
-					"Defaults to `" + spec.DefaultSeedFormat + "`; etcd's style is `{{.Name}}=http://{{.Name}}:2380`.",
+				MarkdownDescription: "How one member is written: a template of `{{.Name}}`, `{{.Ordinal}}`, `{{.Service}}`, `{{.Address}}` and `{{.Port}}`. " +
+					"`{{.Address}}` and `{{.Port}}` are where the other replicas reach the member: its name and `port` on one host; across hosts " +
+					"(`placement` with several hosts), its host's `advertise_address` and the host port that publishes `port`. " +
+					"Defaults to `" + spec.DefaultSeedFormat + "`; etcd's style is `{{.Name}}=http://{{.Address}}:{{.Port}}`.",
 				Optional: true,
 			},
 			"members_env": schema.StringAttribute{

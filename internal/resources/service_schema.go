@@ -92,7 +92,8 @@ func serviceAttributes() map[string]schema.Attribute {
 		},
 		"env": schema.MapAttribute{
 			MarkdownDescription: "Environment variables for every replica. Values are templated per replica: `{{.Service}}`, `{{.Name}}`, " +
-				"`{{.Ordinal}}` and `{{.Replicas}}` (write `{{\"{{\"}}` for a literal `{{`). Visible in `docker inspect`: never put secrets here; use `secret`.",
+				"`{{.Ordinal}}`, `{{.Replicas}}`, `{{.Host}}` (the host it is placed on), and `{{.Address}}` and `{{.Port}}` (where the other replicas reach it, " +
+				"as in `cluster`) (write `{{\"{{\"}}` for a literal `{{`). Visible in `docker inspect`: never put secrets here; use `secret`.",
 			ElementType: types.StringType,
 			Optional:    true,
 		},

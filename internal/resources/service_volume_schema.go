@@ -12,7 +12,7 @@ import (
 	"github.com/statefulhq/terraform-provider-stateful/internal/validators"
 )
 
-const templateHelp = "Templated per replica: `{{.Service}}`, `{{.Name}}` (the replica name) and `{{.Ordinal}}`."
+const templateHelp = "Templated per replica: `{{.Service}}`, `{{.Name}}` (the replica name), `{{.Ordinal}}` and `{{.Host}}` (the host it is placed on)."
 
 func volumeBlock() schema.ListNestedBlock {
 	return schema.ListNestedBlock{

@@ -91,7 +91,10 @@ func (s Service) members(first, count int) ([]string, error) {
 }
 
 func (s Service) member(ordinal int) Member {
-	m := Member{Service: s.Name, Name: ReplicaName(s.Name, ordinal), Ordinal: ordinal, Address: ReplicaName(s.Name, ordinal), Port: s.Cluster.Port}
+	m := Member{Service: s.Name, Name: ReplicaName(s.Name, ordinal), Ordinal: ordinal, Address: ReplicaName(s.Name, ordinal)}
+	if s.Cluster != nil {
+		m.Port = s.Cluster.Port
+	}
 	if !s.Placement.MultiHost() {
 		return m
 	}

@@ -3,6 +3,7 @@ package spec
 import (
 	"errors"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -160,6 +161,14 @@ func TestSeedsAcrossHostsUseAdvertisedAddressesAndPublishedPorts(t *testing.T) {
 		if r.Host != s.Placed[r.Ordinal] {
 			t.Errorf("%s: Host = %q, want %q", r.Name, r.Host, s.Placed[r.Ordinal])
 		}
+	}
+	s.Env = map[string]string{"ADVERTISE": "{{.Address}}:{{.Port}}", "ON": "{{.Host}}"}
+	replicas, err = s.WithDefaults().Render()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if env := replicas[1].Container.Env; !slices.Contains(env, "ADVERTISE=10.0.0.2:17002") || !slices.Contains(env, "ON=b") {
+		t.Errorf("kv-2's env %v lacks its advertised address, port and host", env)
 	}
 	single := s
 	single.Placement, single.Placed, single.Advertise = nil, nil, nil

@@ -238,7 +238,8 @@ func (s Service) renderReplica(c *Container, ordinal int) error {
 }
 
 func (s Service) identity(ordinal int) Identity {
-	return Identity{Service: s.Name, Name: ReplicaName(s.Name, ordinal), Ordinal: ordinal, Replicas: s.Replicas}
+	m := s.member(ordinal)
+	return Identity{Service: s.Name, Name: m.Name, Ordinal: ordinal, Replicas: s.Replicas, Host: s.Placed[ordinal], Address: m.Address, Port: m.Port}
 }
 
 // containerBase renders what all replicas share.

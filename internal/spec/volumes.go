@@ -109,12 +109,16 @@ type Owner struct{ UID, GID int }
 func (m Mount) Named() bool { return m.Strategy != StrategyHost }
 
 // Identity is what templates see: the service, the replica's name and
-// ordinal, and the desired replica count.
+// ordinal, the desired replica count, the host it is placed on, and where
+// the other replicas reach it (as in the cluster's member lists).
 type Identity struct {
 	Service  string
 	Name     string
 	Ordinal  int
 	Replicas int
+	Host     string
+	Address  string
+	Port     int
 }
 
 // VolumeName is the deterministic name of a Docker volume: per replica
@@ -252,7 +256,7 @@ var templateFuncs = template.FuncMap{}
 // renderTemplate renders a text/template against a replica's identity; a
 // reference to anything but its fields is an error.
 func renderTemplate(attribute, text string, id Identity) (string, error) {
-	return renderTemplateData(attribute, text, id, "templates see {{.Service}}, {{.Name}}, {{.Ordinal}} and {{.Replicas}}")
+	return renderTemplateData(attribute, text, id, "templates see {{.Service}}, {{.Name}}, {{.Ordinal}}, {{.Replicas}}, {{.Host}}, {{.Address}} and {{.Port}}")
 }
 
 func renderTemplateData(attribute, text string, data any, help string) (string, error) {

@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/url"
 	"os"
+	"strconv"
 	"sync"
 	"time"
 
@@ -29,6 +30,9 @@ type SSHConfig struct {
 	InsecureIgnoreHostKey bool
 	// Socket is the daemon's socket on the remote host.
 	Socket string
+	// User and Port, when set, take the place of the endpoint's.
+	User string
+	Port int
 }
 
 // sshDialer keeps one SSH connection per host and opens a stream to the
@@ -48,10 +52,16 @@ func newSSHDialer(endpoint string, c *SSHConfig) (*sshDialer, error) {
 		return nil, err
 	}
 	user := u.User.Username()
+	if c.User != "" {
+		user = c.User
+	}
 	if user == "" {
-		return nil, errors.New("the ssh endpoint names no user: write it as ssh://user@host")
+		return nil, errors.New("no SSH user: write the endpoint as ssh://user@host, or set ssh.user")
 	}
 	port := u.Port()
+	if c.Port != 0 {
+		port = strconv.Itoa(c.Port)
+	}
 	if port == "" {
 		port = "22"
 	}

@@ -113,6 +113,8 @@ type sshModel struct {
 	HostKey               types.String `tfsdk:"host_key"`
 	InsecureIgnoreHostKey types.Bool   `tfsdk:"insecure_ignore_host_key"`
 	Socket                types.String `tfsdk:"socket"`
+	User                  types.String `tfsdk:"user"`
+	Port                  types.Int64  `tfsdk:"port"`
 }
 
 func (s *sshModel) config() *docker.SSHConfig {
@@ -123,6 +125,7 @@ func (s *sshModel) config() *docker.SSHConfig {
 		PrivateKey: s.PrivateKey.ValueString(), Passphrase: s.Passphrase.ValueString(),
 		KnownHosts: s.KnownHosts.ValueString(), HostKey: s.HostKey.ValueString(),
 		InsecureIgnoreHostKey: s.InsecureIgnoreHostKey.ValueBool(), Socket: s.Socket.ValueString(),
+		User: s.User.ValueString(), Port: int(s.Port.ValueInt64()),
 	}
 }
 

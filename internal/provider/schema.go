@@ -1,7 +1,9 @@
 package provider
 
 import (
+	"github.com/hashicorp/terraform-plugin-framework-validators/int64validator"
 	"github.com/hashicorp/terraform-plugin-framework/provider/schema"
+	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
 )
 
 func providerSchema() schema.Schema {
@@ -100,6 +102,15 @@ func sshBlock() schema.SingleNestedBlock {
 				MarkdownDescription: "Accept any host key. Anyone on the path can then impersonate the host and receive the Docker API calls; " +
 					"use only for throw-away test hosts.",
 				Optional: true,
+			},
+			"user": schema.StringAttribute{
+				MarkdownDescription: "The SSH user, instead of the one in the endpoint (`ssh://user@host`).",
+				Optional:            true,
+			},
+			"port": schema.Int64Attribute{
+				MarkdownDescription: "The SSH port, instead of the endpoint's (default `22`).",
+				Optional:            true,
+				Validators:          []validator.Int64{int64validator.Between(1, 65535)},
 			},
 			"socket": schema.StringAttribute{
 				MarkdownDescription: "The Docker socket on the remote host. Defaults to `/var/run/docker.sock`.",

@@ -61,8 +61,8 @@ func endpointScheme(endpoint string) (string, error) {
 			return "", fmt.Errorf("%q needs a host and a port, as tcp://10.0.0.2:2376", endpoint)
 		}
 	case "ssh":
-		if u.Hostname() == "" || u.User.Username() == "" {
-			return "", fmt.Errorf("%q needs a user and a host, as ssh://deploy@10.0.0.3", endpoint)
+		if u.Hostname() == "" {
+			return "", fmt.Errorf("%q needs a host, as ssh://deploy@10.0.0.3 (the user may also come from ssh.user)", endpoint)
 		}
 	default:
 		return "", fmt.Errorf("%q: the scheme must be unix://, tcp:// or ssh://", endpoint)
@@ -114,7 +114,7 @@ func validateSSH(at path.Path, scheme string, h hostModel) diag.Diagnostics {
 		diags.AddAttributeError(at.AtName("ssh"), "SSH on a non-SSH endpoint", "The ssh block applies to ssh:// endpoints only; remove it or change the endpoint.")
 	case scheme == "ssh" && h.TLS != nil:
 		diags.AddAttributeError(at.AtName("tls"), "TLS on an SSH endpoint", "An ssh:// endpoint is secured by SSH; remove the tls block.")
-	case scheme == "ssh" && !anyUnknown(h.SSH.PrivateKey, h.SSH.Passphrase, h.SSH.KnownHosts, h.SSH.HostKey):
+	case scheme == "ssh" && !anyUnknown(h.SSH.PrivateKey, h.SSH.Passphrase, h.SSH.KnownHosts, h.SSH.HostKey, h.SSH.User) && !h.SSH.Port.IsUnknown():
 		if err := docker.ValidateSSH(h.Endpoint.ValueString(), h.SSH.config()); err != nil {
 			diags.AddAttributeError(at.AtName("ssh"), "Invalid SSH settings", err.Error())
 		}

@@ -195,7 +195,7 @@ func TestEndpointScheme(t *testing.T) {
 		"tcp://10.0.0.2:":       "needs a host and a port",
 		"http://10.0.0.2:2375":  "the scheme must be unix://, tcp:// or ssh://",
 		"https://10.0.0.2:2376": "the scheme must be unix://, tcp:// or ssh://",
-		"ssh://host":            "needs a user and a host",
+		"ssh://":                "needs a host",
 		"/var/run/docker.sock":  "the scheme must be unix://, tcp:// or ssh://",
 		"10.0.0.2:2376":         "is not a URL",
 		"":                      "the scheme must be unix://, tcp:// or ssh://",

@@ -176,32 +176,26 @@ func serviceAttributes() map[string]schema.Attribute {
 			Computed:      true,
 			PlanModifiers: []planmodifier.String{stringplanmodifier.UseStateForUnknown()},
 		},
-		"instances": schema.ListNestedAttribute{
-			MarkdownDescription: "The replicas as they are on the host, one entry per container, in ordinal order. " +
-				"In a plan, entries of replicas that apply will create, start or replace show what is not yet known as `(known after apply)`.",
-			Computed: true,
-			NestedObject: schema.NestedAttributeObject{
-				Attributes: map[string]schema.Attribute{
-					"ordinal":      schema.Int64Attribute{Computed: true, MarkdownDescription: "The replica's ordinal."},
-					"name":         schema.StringAttribute{Computed: true, MarkdownDescription: "Container name, hostname and DNS alias."},
-					"host":         schema.StringAttribute{Computed: true, MarkdownDescription: "The provider host the replica runs on."},
-					"container_id": schema.StringAttribute{Computed: true, MarkdownDescription: "The Docker container ID."},
-					"address":      schema.StringAttribute{Computed: true, MarkdownDescription: "The replica's IP address on the service network."},
-					"state":        schema.StringAttribute{Computed: true, MarkdownDescription: "The Docker container state (`running`, `exited`, ...)."},
-					"health":       schema.StringAttribute{Computed: true, MarkdownDescription: "`healthy`, `unhealthy`, `starting`, or empty without a health check."},
-					"fingerprint":  schema.StringAttribute{Computed: true, MarkdownDescription: "A digest of the replica's container configuration; it changes when apply must replace the replica."},
-					"volumes": schema.ListNestedAttribute{
-						Computed:            true,
-						MarkdownDescription: "The replica's volumes, in the order of the `volume` blocks.",
-						NestedObject: schema.NestedAttributeObject{Attributes: map[string]schema.Attribute{
-							"name":     schema.StringAttribute{Computed: true, MarkdownDescription: "The `volume` block's name."},
-							"strategy": schema.StringAttribute{Computed: true, MarkdownDescription: "`host`, `shared` or `plugin`."},
-							"source":   schema.StringAttribute{Computed: true, MarkdownDescription: "The host path (`host`) or the Docker volume name (`shared`, `plugin`)."},
-							"target":   schema.StringAttribute{Computed: true, MarkdownDescription: "Where the replica sees it."},
-						}},
-					},
-				},
-			},
+		// A list of objects, not nested attributes: the framework walks
+		// nested attributes value by value on every request, which made
+		// plans of a hundred replicas measurably slower.
+		"instances": schema.ListAttribute{
+			MarkdownDescription: "The replicas as they are on their hosts, one entry per container, in ordinal order. " +
+				"In a plan, entries of replicas that apply will create, start or replace show what is not yet known as `(known after apply)`. " +
+				"Each entry has:\n" +
+				"  - `ordinal` (Number): the replica's ordinal;\n" +
+				"  - `name` (String): container name, hostname and DNS alias;\n" +
+				"  - `host` (String): the provider host the replica runs on;\n" +
+				"  - `container_id` (String): the Docker container ID;\n" +
+				"  - `address` (String): the replica's IP address on the service network;\n" +
+				"  - `state` (String): the Docker container state (`running`, `exited`, ...);\n" +
+				"  - `health` (String): `healthy`, `unhealthy`, `starting`, or empty without a health check;\n" +
+				"  - `fingerprint` (String): a digest of the replica's container configuration; it changes when apply must replace the replica;\n" +
+				"  - `volumes` (List of Object): the replica's volumes, in the order of the `volume` blocks, each with `name` (the `volume` " +
+				"block's name), `strategy` (`host`, `shared` or `plugin`), `source` (the host path, or the Docker volume name) and `target` " +
+				"(where the replica sees it).",
+			Computed:    true,
+			ElementType: types.ObjectType{AttrTypes: instanceAttrTypes},
 		},
 	}
 }

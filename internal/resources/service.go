@@ -126,7 +126,7 @@ func (r *serviceResource) Create(ctx context.Context, req resource.CreateRequest
 		resp.Diagnostics.AddError("Could not create the service", err.Error())
 		return
 	}
-	resp.Diagnostics.Append(plan.settle(ctx, observed)...)
+	resp.Diagnostics.Append(plan.settle(ctx, observed, r.seeds(svc, observed, nil))...)
 	resp.Diagnostics.Append(recordDefinitions(ctx, resp.Private, observed)...)
 	resp.Diagnostics.Append(recordPlacements(ctx, resp.Private, nil, svc, observed)...)
 	resp.Diagnostics.Append(resp.State.Set(ctx, plan)...)
@@ -177,10 +177,7 @@ func (r *serviceResource) Read(ctx context.Context, req resource.ReadRequest, re
 		state.Rollout = stringsValue([]string{})
 	}
 	if svc, known, _ := state.toSpec(ctx); known {
-		// Seeds follow where the replicas run now.
-		_ = r.placeReplicas(&svc, currentHosts(observed), rememberedHosts(ctx, req.Private))
-		seeds, _ := svc.Seeds()
-		state.Seeds = stringsValue(orEmpty(seeds))
+		state.Seeds = stringsValue(orEmpty(r.seeds(svc, observed, rememberedHosts(ctx, req.Private))))
 	}
 	resp.Diagnostics.Append(instancesInto(ctx, &state, observedInstances(observed))...)
 	resp.Diagnostics.Append(recordDefinitions(ctx, resp.Private, observed)...)
@@ -223,14 +220,14 @@ func (r *serviceResource) Update(ctx context.Context, req resource.UpdateRequest
 		// Record each replica as it now is, so the next plan resumes.
 		resp.Diagnostics.AddError("Could not update the service", err.Error())
 		if observed != nil {
-			plan.settleComputed(ctx)
+			plan.settleComputed(r.seeds(svc, observed, remembered))
 			resp.Diagnostics.Append(instancesInto(ctx, &plan, observedInstances(observed))...)
 			resp.Diagnostics.Append(recordDefinitions(ctx, resp.Private, observed)...)
 			resp.Diagnostics.Append(resp.State.Set(ctx, plan)...)
 		}
 		return
 	}
-	resp.Diagnostics.Append(plan.settle(ctx, observed)...)
+	resp.Diagnostics.Append(plan.settle(ctx, observed, r.seeds(svc, observed, remembered))...)
 	resp.Diagnostics.Append(recordDefinitions(ctx, resp.Private, observed)...)
 	resp.Diagnostics.Append(resp.State.Set(ctx, plan)...)
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"sort"
 	"strings"
@@ -259,7 +260,7 @@ func deleteAllData(ctx context.Context, hosts []*docker.Host, runtime docker.Ser
 		errs = append(errs, runtime.RemoveVolume(ctx, v.Host, v.Name))
 	}
 	emptied := map[string]bool{}
-	for _, ordinal := range sortedKeys(ordinals) {
+	for _, ordinal := range slices.Sorted(maps.Keys(ordinals)) {
 		mounts, err := svc.MountsFor(ordinal)
 		if err != nil {
 			errs = append(errs, err)
@@ -275,15 +276,6 @@ func deleteAllData(ctx context.Context, hosts []*docker.Host, runtime docker.Ser
 		}
 	}
 	return errors.Join(errs...)
-}
-
-func sortedKeys[T any](m map[int]T) []int {
-	out := make([]int, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Ints(out)
-	return out
 }
 
 // knownOrdinals are the ordinals a service has now, had in state, or wants.

@@ -365,10 +365,10 @@ func optionalMap(ctx context.Context, values map[string]string, diags *diag.Diag
 
 // settle records the applied instances: the plan's promises, completed with
 // what the daemon reported.
-func (m *serviceModel) settle(ctx context.Context, observed []reconcile.Observed) diag.Diagnostics {
+func (m *serviceModel) settle(ctx context.Context, observed []reconcile.Observed, seeds []string) diag.Diagnostics {
 	m.ID = m.Name
 	m.Network = types.StringValue(spec.NetworkName(m.Name.ValueString()))
-	m.settleComputed(ctx)
+	m.settleComputed(seeds)
 	if m.Instances.IsUnknown() {
 		return instancesInto(ctx, m, observedInstances(observed))
 	}
@@ -378,14 +378,13 @@ func (m *serviceModel) settle(ctx context.Context, observed []reconcile.Observed
 }
 
 // settleComputed resolves what the plan could not know (its configuration
-// was not known yet): the seed list, and an empty rollout record.
-func (m *serviceModel) settleComputed(ctx context.Context) {
+// was not known yet): the seed list, as placed by apply, and an empty
+// rollout record.
+func (m *serviceModel) settleComputed(seeds []string) {
 	if m.Rollout.IsUnknown() {
 		m.Rollout = stringsValue([]string{})
 	}
 	if m.Seeds.IsUnknown() {
-		svc, _, _ := m.toSpec(ctx)
-		seeds, _ := svc.Seeds()
 		m.Seeds = stringsValue(orEmpty(seeds))
 	}
 }

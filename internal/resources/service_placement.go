@@ -158,6 +158,13 @@ func (r *serviceResource) placeReplicas(svc *spec.Service, current, remembered m
 	return diags
 }
 
+// seeds renders the seed list for the replicas where they run now.
+func (r *serviceResource) seeds(svc spec.Service, observed []reconcile.Observed, remembered map[int]string) []string {
+	_ = r.placeReplicas(&svc, currentHosts(observed), remembered) // a placement error leaves seeds as names
+	seeds, _ := svc.Seeds()
+	return seeds
+}
+
 // currentHosts maps each ordinal to the host its container runs on; of
 // duplicates, a running one wins.
 func currentHosts(observed []reconcile.Observed) map[int]string {

@@ -165,7 +165,8 @@ func serviceAttributes() map[string]schema.Attribute {
 		},
 		"rollout": schema.ListAttribute{
 			MarkdownDescription: "In a plan, the ordered actions apply will take, each with its reason: `db-2: replace (image)`, " +
-				"`db-1: start (stopped outside Terraform)`, `db-3: create`, `db-4: remove (scale down)`. When there is nothing to do it keeps " +
+				"`db-1: start (stopped outside Terraform)`, `db-3: create`, `db-4: remove (scale down)`. Across hosts each launch names its host: " +
+				"`db-3: create on b`, `db-1: replace on a (moved from host b)`. When there is nothing to do it keeps " +
 				"the rollout last applied, so such a plan is empty.",
 			ElementType: types.StringType,
 			Computed:    true,

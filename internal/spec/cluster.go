@@ -3,9 +3,10 @@ package spec
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
 	"path"
 	"reflect"
-	"sort"
+	"slices"
 	"strings"
 )
 
@@ -201,7 +202,7 @@ func Changes(old, updated Service) []string {
 	for k := range newFields {
 		all[k] = true
 	}
-	for _, name := range sortedKeys(all) {
+	for _, name := range slices.Sorted(maps.Keys(all)) {
 		if name == "volumes" || name == "secrets" {
 			continue
 		}
@@ -228,12 +229,12 @@ func topLevelFields(s Service) map[string]any {
 
 func namedChanges[T any](kind string, old, updated map[string]T) []string {
 	var out []string
-	for _, name := range sortedKeys(updated) {
+	for _, name := range slices.Sorted(maps.Keys(updated)) {
 		if o, found := old[name]; !found || !reflect.DeepEqual(o, updated[name]) {
 			out = append(out, kind+" "+name)
 		}
 	}
-	for _, name := range sortedKeys(old) {
+	for _, name := range slices.Sorted(maps.Keys(old)) {
 		if _, found := updated[name]; !found {
 			out = append(out, kind+" "+name+" removed")
 		}
@@ -256,13 +257,4 @@ func secretsByName(ss []Secret) map[string]Secret {
 		out[s.Name] = s
 	}
 	return out
-}
-
-func sortedKeys[T any](m map[string]T) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }

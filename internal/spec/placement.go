@@ -2,6 +2,7 @@ package spec
 
 import (
 	"fmt"
+	"maps"
 	"slices"
 	"sort"
 	"strings"
@@ -189,7 +190,7 @@ func (s Service) validatePlacement() []error {
 	if !slices.Contains(PlacementStrategies, p.Strategy) {
 		errs = append(errs, fmt.Errorf("placement.strategy: %q is not one of %s", p.Strategy, strings.Join(PlacementStrategies, ", ")))
 	}
-	for _, o := range sortedInts(p.Pinned) {
+	for _, o := range slices.Sorted(maps.Keys(p.Pinned)) {
 		if !slices.Contains(p.Hosts, p.Pinned[o]) {
 			errs = append(errs, fmt.Errorf("placement.pinned: ordinal %d is pinned to %q, which is not in placement.hosts (%s)", o, p.Pinned[o], strings.Join(p.Hosts, ", ")))
 		}
@@ -237,13 +238,4 @@ func (s Service) publishedClusterPort() (Port, bool) {
 		}
 	}
 	return Port{}, false
-}
-
-func sortedInts[T any](m map[int]T) []int {
-	out := make([]int, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Ints(out)
-	return out
 }

@@ -207,15 +207,25 @@ func (f *floor) destroy(ctx context.Context) error {
 		return err
 	}
 	// As the provider does: the daemon releases endpoints shortly after
-	// container removal returns.
+	// container removal returns; a network that keeps reporting active
+	// endpoints with no container attached for a second is left, stale
+	// (the daemon's stale endpoint bug; the provider warns and leaves it).
+	var emptySince time.Time
 	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(100 * time.Millisecond) {
 		err := f.cli.NetworkRemove(ctx, f.network)
 		if err == nil || !strings.Contains(err.Error(), "active endpoints") {
 			return err
 		}
+		current, ierr := f.cli.NetworkInspect(ctx, f.network, network.InspectOptions{})
+		switch {
+		case ierr != nil || len(current.Containers) > 0:
+			emptySince = time.Time{}
+		case emptySince.IsZero():
+			emptySince = time.Now()
+		case time.Since(emptySince) > time.Second:
+			return nil
+		}
 		if time.Now().After(deadline) {
-			// The daemon's stale endpoint bug: the provider leaves the
-			// network too (with a warning), so the floor does the same.
 			return nil
 		}
 	}

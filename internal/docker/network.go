@@ -56,7 +56,10 @@ func (h *Host) RemoveNetwork(ctx context.Context, service string) error {
 		return h.errorf("inspect network %q: %w", name, err)
 	}
 	// The daemon releases a removed container's endpoint shortly after the
-	// removal returns: retry briefly before blaming other containers.
+	// removal returns: retry briefly. A network that still reports active
+	// endpoints with no container attached for staleAfter is stale: waiting
+	// longer would not help.
+	var emptySince time.Time
 	for deadline := time.Now().Add(networkReleaseWait); ; time.Sleep(100 * time.Millisecond) {
 		err = cli.NetworkRemove(ctx, existing.ID)
 		if err == nil || cerrdefs.IsNotFound(err) {
@@ -64,6 +67,15 @@ func (h *Host) RemoveNetwork(ctx context.Context, service string) error {
 		}
 		if !strings.Contains(err.Error(), "active endpoints") || time.Now().After(deadline) || ctx.Err() != nil {
 			break
+		}
+		current, ierr := cli.NetworkInspect(ctx, existing.ID, network.InspectOptions{})
+		switch {
+		case ierr != nil || len(current.Containers) > 0:
+			emptySince = time.Time{}
+		case emptySince.IsZero():
+			emptySince = time.Now()
+		case time.Since(emptySince) > staleAfter:
+			return &StaleNetworkError{Host: h.Name(), Network: name}
 		}
 	}
 	if current, ierr := cli.NetworkInspect(ctx, existing.ID, network.InspectOptions{}); ierr == nil && len(current.Containers) == 0 {
@@ -85,8 +97,13 @@ func (e *StaleNetworkError) Error() string {
 		e.Host, e.Network)
 }
 
-// networkReleaseWait bounds how long removal waits for endpoints to go.
-const networkReleaseWait = 10 * time.Second
+// networkReleaseWait bounds how long removal waits for endpoints to go;
+// staleAfter is how long a network without containers may keep reporting
+// active endpoints before it is taken for stale.
+const (
+	networkReleaseWait = 10 * time.Second
+	staleAfter         = time.Second
+)
 
 // NetworkExists reports whether the service's network is on the host.
 func (h *Host) NetworkExists(ctx context.Context, service string) (bool, error) {

@@ -46,7 +46,7 @@ resource "stateful_service" "etcd" {
     ETCD_LISTEN_PEER_URLS            = "http://0.0.0.0:2380"
     ETCD_LISTEN_CLIENT_URLS          = "http://0.0.0.0:2379"
     ETCD_INITIAL_ADVERTISE_PEER_URLS = "http://{{.Address}}:{{.Port}}"
-    ETCD_ADVERTISE_CLIENT_URLS       = "http://{{.Name}}:2379"
+    ETCD_ADVERTISE_CLIENT_URLS       = "http://{{.Name}}:2379" # for clients on the same host's service network
     ETCD_INITIAL_CLUSTER_STATE       = "new"
   }
 

@@ -3,6 +3,7 @@ package reconcile
 import (
 	"context"
 	"reflect"
+	"slices"
 	"testing"
 
 	"github.com/statefulhq/terraform-provider-stateful/internal/spec"
@@ -28,10 +29,14 @@ func TestPlanAcrossHostsKeepsPlacedReplicasAndMovesTheRest(t *testing.T) {
 		on(obs("c1", 1, StateRunning, "v1"), "b"),
 		on(obs("c2", 2, StateRunning, "v1"), "a"),
 	}
-	actions, _ := PlanWith(want, observed, Options{ShowHosts: true, Partition: 3})
+	actions, _ := PlanWith(want, observed, Options{ShowHosts: true})
 	got := render(actions)
 	if wantLines := []string{"db-2: replace on b (moved from host a) @c2"}; !reflect.DeepEqual(got, wantLines) {
-		t.Fatalf("actions = %q, want %q (a move is not held back by the partition)", got, wantLines)
+		t.Fatalf("actions = %q, want %q", got, wantLines)
+	}
+	held, _ := PlanWith(want, observed, Options{ShowHosts: true, Partition: 3})
+	if got, wantLines := render(held), []string{"db-2: held back on b (partition 3; moved from host a) @c2"}; !reflect.DeepEqual(got, wantLines) {
+		t.Fatalf("below the partition: %q, want %q", got, wantLines)
 	}
 	if actions[0].Host != "a" {
 		t.Errorf("the old container is removed on its own host, got %q", actions[0].Host)
@@ -100,5 +105,36 @@ func TestRevertOfAFailedMoveGoesBackToTheOldHost(t *testing.T) {
 		"remove new-db-1@b", "create db-1@a", "start new-db-1@a", "wait new-db-1@a"}
 	if got := rt.recorded(); !reflect.DeepEqual(got, wantCalls) {
 		t.Fatalf("calls = %q, want %q", got, wantCalls)
+	}
+}
+
+func TestAMoveRevertsToTheOldHostAsItWasThere(t *testing.T) {
+	svc := spec.Service{Name: "db", Image: "img", Replicas: 2, Env: map[string]string{"ON": "{{.Host}}"},
+		Placement: &spec.Placement{Hosts: []string{"a", "b"}, Strategy: spec.PlaceSpread}}
+	svc = svc.WithDefaults()
+	before := svc
+	before.Placed = map[int]string{0: "a", 1: "a"}
+	old, err := before.Render()
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc.Placed = map[int]string{0: "a", 1: "b"}
+	desired, err := svc.Render()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var observed []Observed
+	for _, r := range old {
+		observed = append(observed, Observed{ID: "c" + r.Name, Name: r.Name, Host: "a", Ordinal: r.Ordinal, State: StateRunning,
+			Fingerprint: r.Fingerprint, Spec: r.Container.Labels[spec.LabelSpec]})
+	}
+	actions, _ := PlanWith(desired, observed, Options{Desired: &svc})
+	if len(actions) != 1 || actions[0].Previous == nil {
+		t.Fatalf("actions = %q, want one move with its previous replica", render(actions))
+	}
+	previous := actions[0].Previous
+	if previous.Host != "a" || !slices.Contains(previous.Container.Env, "ON=a") || previous.Fingerprint != old[1].Fingerprint {
+		t.Fatalf("previous replica on %q with env %v (fingerprint %s), want it as it ran on a (fingerprint %s)",
+			previous.Host, previous.Container.Env, previous.Fingerprint, old[1].Fingerprint)
 	}
 }

@@ -6,6 +6,7 @@ package reconcile
 
 import (
 	"fmt"
+	"maps"
 	"sort"
 	"strings"
 
@@ -172,7 +173,9 @@ func PlanWith(desired []spec.Replica, observed []Observed, opts Options) ([]Acti
 			}
 			repairs = append(repairs, a)
 		case !hostMatches(r, o):
-			replacements = append(replacements, replace(r, o, "moved from host "+o.Host))
+			a := replace(r, o, "moved from host "+o.Host)
+			a.RecreateVolumes = recreate
+			replacements = append(replacements, a)
 		case len(recreate) > 0:
 			a := replace(r, o, "volume definition changed: "+strings.Join(recreate, ", ")+" recreated")
 			a.RecreateVolumes = recreate
@@ -252,9 +255,6 @@ func hold(replacements []Action, partition int) (kept, held []Action) {
 }
 
 func isSpecChange(a Action) bool {
-	if strings.HasPrefix(a.Reason, "moved from") {
-		return false // a placement change is not a spec change
-	}
 	return len(a.RecreateVolumes) > 0 || (a.Reason != "renamed outside Terraform" && !strings.HasPrefix(a.Reason, "container "))
 }
 
@@ -294,7 +294,12 @@ func withPrevious(replacements []Action, desired []spec.Replica, observed []Obse
 		if err != nil || a.Reason == "renamed outside Terraform" {
 			continue
 		}
-		old.Replicas, old.Placement, old.Placed, old.Advertise = svc.Replicas, svc.Placement, svc.Placed, svc.Advertise
+		// The previous replica ran on its old host, and saw it in templates.
+		old.Replicas, old.Placement, old.Advertise = svc.Replicas, svc.Placement, svc.Advertise
+		old.Placed = maps.Clone(svc.Placed)
+		if old.Placed != nil && a.Host != "" {
+			old.Placed[a.Ordinal] = a.Host
+		}
 		for j := range old.Secrets {
 			old.Secrets[j].Value, old.Secrets[j].Digest = secretValue(svc.Secrets, old.Secrets[j].Name)
 		}

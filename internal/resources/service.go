@@ -5,9 +5,9 @@ package resources
 
 import (
 	"context"
-	"errors"
 	"time"
 
+	"github.com/hashicorp/terraform-plugin-framework/diag"
 	"github.com/hashicorp/terraform-plugin-framework/path"
 	"github.com/hashicorp/terraform-plugin-framework/resource"
 	"github.com/hashicorp/terraform-plugin-framework/types"
@@ -119,7 +119,8 @@ func (r *serviceResource) Create(ctx context.Context, req resource.CreateRequest
 	if resp.Diagnostics.HasError() {
 		return
 	}
-	observed, err := r.rollout(ctx, svc, len(svc.Secrets) > 0, nil, nil)
+	observed, warnings, err := r.rollout(ctx, svc, len(svc.Secrets) > 0, nil, placementRecord{})
+	addWarnings(&resp.Diagnostics, warnings)
 	if err != nil {
 		// No state: the next apply creates again and adopts what this one
 		// left, instead of replacing a tainted resource.
@@ -128,7 +129,7 @@ func (r *serviceResource) Create(ctx context.Context, req resource.CreateRequest
 	}
 	resp.Diagnostics.Append(plan.settle(ctx, observed, r.seeds(svc, observed, nil))...)
 	resp.Diagnostics.Append(recordDefinitions(ctx, resp.Private, observed)...)
-	resp.Diagnostics.Append(recordPlacements(ctx, resp.Private, nil, svc, observed)...)
+	resp.Diagnostics.Append(recordPlacements(ctx, resp.Private, placementRecord{}.updated(svc, observed))...)
 	resp.Diagnostics.Append(resp.State.Set(ctx, plan)...)
 }
 
@@ -146,16 +147,17 @@ func (r *serviceResource) Read(ctx context.Context, req resource.ReadRequest, re
 		resp.Diagnostics.AddError("Could not read the service", err.Error())
 		return
 	}
-	// An unreachable host fails the refresh: its replicas are never taken
-	// for gone, which would recreate them elsewhere and split the data.
-	observed, err := docker.ListReplicasOn(ctx, hosts, name)
+	// An unreachable host with replicas fails the refresh: they are never
+	// taken for gone, which would recreate them elsewhere and split the data.
+	observed, answered, warnings, err := listService(ctx, hosts, name)
 	if err != nil {
 		resp.Diagnostics.AddError("Could not read the service", err.Error()+
 			"\nNo state was changed. Bring the host back, or fix its host block, then refresh again.")
 		return
 	}
+	addWarnings(&resp.Diagnostics, warnings)
 	if len(observed) == 0 {
-		exists, err := anyNetwork(ctx, hosts, name)
+		exists, err := anyNetwork(ctx, answered, name)
 		if err != nil {
 			resp.Diagnostics.AddError("Could not read the service", err.Error())
 			return
@@ -177,7 +179,7 @@ func (r *serviceResource) Read(ctx context.Context, req resource.ReadRequest, re
 		state.Rollout = stringsValue([]string{})
 	}
 	if svc, known, _ := state.toSpec(ctx); known {
-		state.Seeds = stringsValue(orEmpty(r.seeds(svc, observed, rememberedHosts(ctx, req.Private))))
+		state.Seeds = stringsValue(orEmpty(r.seeds(svc, observed, readPlacements(ctx, req.Private).latest())))
 	}
 	resp.Diagnostics.Append(instancesInto(ctx, &state, observedInstances(observed))...)
 	resp.Diagnostics.Append(recordDefinitions(ctx, resp.Private, observed)...)
@@ -211,10 +213,12 @@ func (r *serviceResource) Update(ctx context.Context, req resource.UpdateRequest
 	old, _, _ := state.toSpec(ctx)
 	recorded, diags := state.instances(ctx)
 	resp.Diagnostics.Append(diags...)
-	remembered := rememberedHosts(ctx, req.Private)
-	observed, err := r.rollout(ctx, svc, len(svc.Secrets) > 0 || len(old.Secrets) > 0, recorded, remembered)
+	record := readPlacements(ctx, req.Private)
+	remembered := record.latest()
+	observed, warnings, err := r.rollout(ctx, svc, len(svc.Secrets) > 0 || len(old.Secrets) > 0, recorded, record)
+	addWarnings(&resp.Diagnostics, warnings)
 	if observed != nil {
-		resp.Diagnostics.Append(recordPlacements(ctx, resp.Private, remembered, svc, observed)...)
+		resp.Diagnostics.Append(recordPlacements(ctx, resp.Private, record.updated(svc, observed))...)
 	}
 	if err != nil {
 		// Record each replica as it now is, so the next plan resumes.
@@ -244,29 +248,34 @@ func (r *serviceResource) Delete(ctx context.Context, req resource.DeleteRequest
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 
-	var stale *docker.StaleNetworkError
-	switch err := r.destroy(ctx, state, rememberedHosts(ctx, req.Private)); {
-	case errors.As(err, &stale):
-		resp.Diagnostics.AddWarning("Service network left in place", stale.Error())
-	case err != nil:
+	warnings, err := r.destroy(ctx, state, readPlacements(ctx, req.Private))
+	resp.Diagnostics.Append(warnings...)
+	if err != nil {
 		resp.Diagnostics.AddError("Could not destroy the service", err.Error())
 	}
 }
 
 // readHosts are the hosts a refresh lists: every configured host on
 // import, else those the service may have replicas on.
-func (r *serviceResource) readHosts(ctx context.Context, req resource.ReadRequest, state serviceModel, importing bool) ([]*docker.Host, error) {
+func (r *serviceResource) readHosts(ctx context.Context, req resource.ReadRequest, state serviceModel, importing bool) (hostSet, error) {
 	if importing {
-		var out []*docker.Host
+		var set hostSet
 		for _, name := range r.hosts.Names() {
 			h, _ := r.hosts.Get(name)
-			out = append(out, h)
+			set.required = append(set.required, h)
 		}
-		return out, nil
+		return set, nil
 	}
 	svc, _, _ := state.toSpec(ctx)
 	instances, _ := state.instances(ctx)
-	return serviceHosts(r.hosts, svc, instances, rememberedHosts(ctx, req.Private))
+	return serviceHosts(r.hosts, svc, instances, readPlacements(ctx, req.Private))
+}
+
+// addWarnings reports hosts a listing left out.
+func addWarnings(diags *diag.Diagnostics, warnings []string) {
+	for _, w := range warnings {
+		diags.AddWarning("Host not listed", w)
+	}
 }
 
 func anyNetwork(ctx context.Context, hosts []*docker.Host, service string) (bool, error) {

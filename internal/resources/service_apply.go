@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"maps"
 	"slices"
-	"sort"
 	"strings"
 	"time"
 
@@ -28,109 +27,157 @@ func completeForApply(ctx context.Context, config tfsdk.Config, svc *spec.Servic
 }
 
 // rollout brings the hosts to the service and returns the replicas as
-// observed afterwards (also after a failure, when they could be listed).
-// recorded are the hosts the service had replicas on, from state, and
-// remembered where its replicas last ran.
-func (r *serviceResource) rollout(ctx context.Context, svc spec.Service, staged bool, recorded []instanceModel, remembered map[int]string) ([]reconcile.Observed, error) {
+// observed afterwards (also after a failure, when they could be listed),
+// and hosts it could not list. recorded are the replicas state knows,
+// record where replicas ran.
+func (r *serviceResource) rollout(ctx context.Context, svc spec.Service, staged bool, recorded []instanceModel, record placementRecord) ([]reconcile.Observed, []string, error) {
 	grace, err := spec.ParseDuration("stop_grace_period", svc.StopGracePeriod)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	hosts, err := serviceHosts(r.hosts, svc, recorded, remembered)
+	hosts, err := serviceHosts(r.hosts, svc, recorded, record)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	observed, err := docker.ListReplicasOn(ctx, hosts, svc.Name)
+	observed, answered, warnings, err := listService(ctx, hosts, svc.Name)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	if diags := r.placeReplicas(&svc, currentHosts(observed), remembered); diags.HasError() {
-		return observed, diagnosticsError(diags)
+	if diags := r.placeReplicas(&svc, currentHosts(observed), record.latest()); diags.HasError() {
+		return observed, warnings, diagnosticsError(diags)
 	}
 	desired, err := svc.Render()
 	if err != nil {
-		return observed, err
+		return observed, warnings, err
 	}
 	placed, err := r.placedHosts(svc)
 	if err != nil {
-		return observed, err
+		return observed, warnings, err
 	}
 	for _, host := range placed {
 		if err := host.EnsureNetwork(ctx, svc.Name); err != nil {
-			return observed, err
+			return observed, warnings, err
 		}
 	}
 	opts, err := planOptions(ctx, placed, svc)
 	if err != nil {
-		return observed, err
+		return observed, warnings, err
 	}
 	actions, blocked := reconcile.PlanWith(desired, observed, opts)
 	if len(blocked) > 0 {
-		return observed, errors.New(blockedDetail(blocked))
+		return observed, warnings, errors.New(blockedDetail(blocked))
 	}
 	for _, host := range r.launchHosts(desired, actions) {
 		if err := host.EnsureImage(ctx, svc.Image, svc.PullPolicy); err != nil {
-			return observed, err
+			return observed, warnings, err
 		}
 	}
 	minReady, err := spec.ParseDuration("min_ready", orDefault(svc.MinReady, spec.DefaultMinReady))
 	if err != nil {
-		return observed, err
+		return observed, warnings, err
 	}
 	runtime := docker.ServiceRuntime{Hosts: r.hosts, Service: svc.Name, Image: svc.Image, Grace: grace, MinReady: minReady, Secrets: staged, Credentials: credentials(svc)}
 	execErr := reconcile.Execute(ctx, runtime, desired, actions, reconcile.ExecOptions{Revert: svc.Update.OnFailure == spec.OnFailureRevert})
 	// List even when the deadline passed, so state tells the truth.
-	final, err := docker.ListReplicasOn(context.WithoutCancel(ctx), hosts, svc.Name)
+	final, err := docker.ListReplicasOn(context.WithoutCancel(ctx), answered, svc.Name)
 	if err != nil {
-		return nil, errors.Join(execErr, err)
+		return nil, warnings, errors.Join(execErr, err)
 	}
-	return final, execErr
+	if execErr == nil {
+		warnings = append(warnings, removeEmptyNetworks(ctx, answered, placed, final, svc.Name)...)
+	}
+	return final, warnings, execErr
+}
+
+// removeEmptyNetworks removes the service's network from hosts that no
+// longer run any of its replicas (they all moved away); a failure is only
+// worth a warning, since destroy removes it too.
+func removeEmptyNetworks(ctx context.Context, hosts, placed []*docker.Host, observed []reconcile.Observed, service string) []string {
+	var warnings []string
+	for _, h := range hosts {
+		if slices.Contains(placed, h) || slices.ContainsFunc(observed, func(o reconcile.Observed) bool { return o.Host == h.Name() }) {
+			continue
+		}
+		if err := h.RemoveNetwork(ctx, service); err != nil {
+			warnings = append(warnings, fmt.Sprintf("Host %q runs no replica of the service any more, but its network stays: %v", h.Name(), err))
+		}
+	}
+	return warnings
 }
 
 // destroy stops and removes every replica in parallel, then the network on
 // every host. Volumes are kept unless retention.when_deleted is "delete".
-func (r *serviceResource) destroy(ctx context.Context, state serviceModel, remembered map[int]string) error {
+// Hosts that hold no replica as far as state knows and do not answer, and
+// networks the daemon keeps with stale endpoints, are warnings.
+func (r *serviceResource) destroy(ctx context.Context, state serviceModel, record placementRecord) (diag.Diagnostics, error) {
+	var warnings diag.Diagnostics
 	svc, _, diags := state.toSpec(ctx)
 	if diags.HasError() {
-		return fmt.Errorf("read state: %v", diags)
+		return nil, fmt.Errorf("read state: %v", diags)
 	}
 	grace, err := spec.ParseDuration("stop_grace_period", svc.StopGracePeriod)
 	if err != nil {
 		grace = 10 * time.Second
 	}
 	instances, _ := state.instances(ctx)
-	hosts, err := serviceHosts(r.hosts, svc, instances, remembered)
+	hosts, err := serviceHosts(r.hosts, svc, instances, record)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	observed, err := docker.ListReplicasOn(ctx, hosts, svc.Name)
+	observed, answered, notListed, err := listService(ctx, hosts, svc.Name)
 	if err != nil {
-		return err
+		return nil, err
 	}
+	addWarnings(&warnings, notListed)
 	runtime := docker.ServiceRuntime{Hosts: r.hosts, Service: svc.Name, Image: svc.Image, Grace: grace, Secrets: len(svc.Secrets) > 0}
 	actions := make([]reconcile.Action, 0, len(observed))
 	for _, o := range observed {
 		actions = append(actions, reconcile.Action{Kind: reconcile.Remove, Ordinal: o.Ordinal, Name: o.Name, ContainerID: o.ID, Host: o.Host, Reason: "destroy"})
 	}
 	if err := reconcile.ExecuteParallel(ctx, runtime, nil, actions, deleteParallelism); err != nil {
-		return err
+		return warnings, err
 	}
+	ran := ranOn(answered, observed, instances, record)
 	var errs []error
-	for _, host := range hosts {
+	for _, host := range ran {
 		if runtime.Secrets {
 			errs = append(errs, host.WipeSecrets(ctx, svc.Image, svc.Name, ""))
 		}
 	}
 	if svc.Retention.DeleteWhenDeleted() {
-		errs = append(errs, deleteAllData(ctx, hosts, runtime, svc, dataHosts(svc, hosts, observed, instances, remembered)))
+		errs = append(errs, deleteAllData(ctx, ran, runtime, svc, dataHosts(ran, observed, instances, record)))
 	}
 	if err := errors.Join(errs...); err != nil {
-		return err
+		return warnings, err
 	}
-	for _, host := range hosts {
-		errs = append(errs, host.RemoveNetwork(ctx, svc.Name))
+	for _, host := range answered {
+		var stale *docker.StaleNetworkError
+		switch err := host.RemoveNetwork(ctx, svc.Name); {
+		case errors.As(err, &stale):
+			warnings.AddWarning("Service network left in place", stale.Error())
+		case err != nil:
+			errs = append(errs, err)
+		}
 	}
-	return errors.Join(errs...)
+	return warnings, errors.Join(errs...)
+}
+
+// ranOn are the answering hosts where replicas of the service ran: only
+// they have its image, staged secrets and data.
+func ranOn(answered []*docker.Host, observed []reconcile.Observed, instances []instanceModel, record placementRecord) []*docker.Host {
+	var out []*docker.Host
+	for _, h := range answered {
+		name := h.Name()
+		ran := slices.ContainsFunc(observed, func(o reconcile.Observed) bool { return o.Host == name }) ||
+			slices.ContainsFunc(instances, func(i instanceModel) bool { return i.Host.ValueString() == name })
+		for _, hosts := range record {
+			ran = ran || slices.Contains(hosts, name)
+		}
+		if ran {
+			out = append(out, h)
+		}
+	}
+	return out
 }
 
 // planOptions gathers what PlanWith needs: the rollout policy, and the
@@ -182,30 +229,26 @@ func (r *serviceResource) launchHosts(desired []spec.Replica, actions []reconcil
 	return out
 }
 
-// dataHosts says, for each ordinal the service ever had, the hosts its
-// data may be on: where it ran or was recorded, else every service host.
-func dataHosts(svc spec.Service, hosts []*docker.Host, observed []reconcile.Observed, instances []instanceModel, remembered map[int]string) map[int][]string {
+// dataHosts says, for each ordinal the service had, the hosts its data may
+// be on: every host it ran on, of those that can be reached.
+func dataHosts(ran []*docker.Host, observed []reconcile.Observed, instances []instanceModel, record placementRecord) map[int][]string {
 	out := map[int][]string{}
 	add := func(o int, h string) {
-		if h != "" && !slices.Contains(out[o], h) {
+		reachable := slices.ContainsFunc(ran, func(x *docker.Host) bool { return x.Name() == h })
+		if reachable && !slices.Contains(out[o], h) {
 			out[o] = append(out[o], h)
 		}
 	}
-	for o, h := range remembered {
-		add(o, h)
+	for o, hosts := range record {
+		for _, h := range hosts {
+			add(o, h)
+		}
 	}
 	for _, i := range instances {
 		add(int(i.Ordinal.ValueInt64()), i.Host.ValueString())
 	}
 	for _, o := range observed {
 		add(o.Ordinal, o.Host)
-	}
-	for _, o := range knownOrdinals(svc, observed, instances) {
-		if len(out[o]) == 0 {
-			for _, h := range hosts {
-				add(o, h.Name())
-			}
-		}
 	}
 	return out
 }
@@ -276,26 +319,6 @@ func deleteAllData(ctx context.Context, hosts []*docker.Host, runtime docker.Ser
 		}
 	}
 	return errors.Join(errs...)
-}
-
-// knownOrdinals are the ordinals a service has now, had in state, or wants.
-func knownOrdinals(svc spec.Service, observed []reconcile.Observed, instances []instanceModel) []int {
-	seen := map[int]bool{}
-	for _, o := range svc.Ordinals() {
-		seen[o] = true
-	}
-	for _, o := range observed {
-		seen[o.Ordinal] = true
-	}
-	for _, i := range instances {
-		seen[int(i.Ordinal.ValueInt64())] = true
-	}
-	out := make([]int, 0, len(seen))
-	for o := range seen {
-		out = append(out, o)
-	}
-	sort.Ints(out)
-	return out
 }
 
 // logCalls starts counting the Docker API calls of an operation; the

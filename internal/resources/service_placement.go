@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"sort"
 	"strconv"
 	"strings"
 
@@ -160,7 +161,9 @@ func (r *serviceResource) placeReplicas(svc *spec.Service, current, remembered m
 
 // seeds renders the seed list for the replicas where they run now.
 func (r *serviceResource) seeds(svc spec.Service, observed []reconcile.Observed, remembered map[int]string) []string {
-	_ = r.placeReplicas(&svc, currentHosts(observed), remembered) // a placement error leaves seeds as names
+	if diags := r.placeReplicas(&svc, currentHosts(observed), remembered); diags.HasError() {
+		svc.Placement = nil // the plan reports the error; seeds fall back to names
+	}
 	seeds, _ := svc.Seeds()
 	return seeds
 }
@@ -179,14 +182,19 @@ func currentHosts(observed []reconcile.Observed) map[int]string {
 	return out
 }
 
-// privatePlacements names the private-state record of where each ordinal
-// last ran, so that a replica scaled away and back, or removed outside
-// Terraform, returns to the host its data is on.
+// privatePlacements names the private-state record of the hosts each
+// ordinal ran on, so that a replica scaled away and back, or removed
+// outside Terraform, returns to the host its data is on, and destroy with
+// retention = "delete" finds data a move left behind.
 const privatePlacements = "placements"
 
-func rememberedHosts(ctx context.Context, private privateGetter) map[int]string {
+// placementRecord lists, per ordinal, every host a replica of it ran on,
+// the latest last.
+type placementRecord map[int][]string
+
+func readPlacements(ctx context.Context, private privateGetter) placementRecord {
 	raw, diags := private.GetKey(ctx, privatePlacements)
-	out := map[int]string{}
+	out := placementRecord{}
 	if raw == nil || diags.HasError() {
 		return out
 	}
@@ -194,23 +202,34 @@ func rememberedHosts(ctx context.Context, private privateGetter) map[int]string 
 	return out
 }
 
-// recordPlacements adds where each replica runs now to the record; the
-// record of ordinals whose data was deleted (retention) is dropped.
-func recordPlacements(ctx context.Context, private privateSetter, remembered map[int]string, svc spec.Service, observed []reconcile.Observed) diag.Diagnostics {
-	record := maps.Clone(remembered)
-	if record == nil {
-		record = map[int]string{}
-	}
-	if svc.Retention.DeleteWhenScaled() {
-		for o := range record {
-			if !slices.Contains(svc.Ordinals(), o) {
-				delete(record, o)
-			}
+// latest is where each ordinal last ran.
+func (p placementRecord) latest() map[int]string {
+	out := make(map[int]string, len(p))
+	for o, hosts := range p {
+		if len(hosts) > 0 {
+			out[o] = hosts[len(hosts)-1]
 		}
 	}
-	for o, h := range currentHosts(observed) {
-		record[o] = h
+	return out
+}
+
+// updated adds where each replica runs now; the record of ordinals whose
+// data a scale-down deleted (retention) is dropped.
+func (p placementRecord) updated(svc spec.Service, observed []reconcile.Observed) placementRecord {
+	out := placementRecord{}
+	for o, hosts := range p {
+		if svc.Retention.DeleteWhenScaled() && !slices.Contains(svc.Ordinals(), o) {
+			continue
+		}
+		out[o] = slices.Clone(hosts)
 	}
+	for o, h := range currentHosts(observed) {
+		out[o] = append(slices.DeleteFunc(out[o], func(x string) bool { return x == h }), h)
+	}
+	return out
+}
+
+func recordPlacements(ctx context.Context, private privateSetter, record placementRecord) diag.Diagnostics {
 	raw, err := json.Marshal(record)
 	if err != nil {
 		var diags diag.Diagnostics
@@ -220,42 +239,74 @@ func recordPlacements(ctx context.Context, private privateSetter, remembered map
 	return private.SetKey(ctx, privatePlacements, raw)
 }
 
-// serviceHosts lists the hosts a service may have replicas or data on:
-// those of its placement (or the default host), of its recorded instances,
-// and of the placement record.
-func serviceHosts(hosts *docker.Hosts, svc spec.Service, instances []instanceModel, remembered map[int]string) ([]*docker.Host, error) {
-	var names []string
-	add := func(name string) {
-		if name != "" && !slices.Contains(names, name) {
-			names = append(names, name)
-		}
-	}
-	if svc.Placement != nil {
-		for _, h := range svc.Placement.Hosts {
-			add(h)
-		}
-	} else {
-		add(hosts.Default().Name())
-	}
+// hostSet is where a service may have replicas: required hosts hold
+// replicas as far as state knows and must answer; optional ones (placement
+// hosts without replicas yet, hosts that only hold data left by a move)
+// are listed when they answer.
+type hostSet struct {
+	required, optional []*docker.Host
+}
+
+// serviceHosts finds the hosts of a service: those of its recorded
+// instances and the latest of its placement record (required), and those
+// of its placement (or the default host) and older records (optional).
+func serviceHosts(hosts *docker.Hosts, svc spec.Service, instances []instanceModel, record placementRecord) (hostSet, error) {
+	var set hostSet
+	has := func(h *docker.Host) bool { return slices.Contains(set.required, h) || slices.Contains(set.optional, h) }
 	for _, i := range instances {
-		add(i.Host.ValueString())
-	}
-	out := make([]*docker.Host, 0, len(names))
-	for _, name := range names {
+		name := i.Host.ValueString()
 		h, err := hosts.Get(name)
 		if err != nil {
-			return nil, fmt.Errorf("the service has replicas on host %q, which is no longer configured: add its host block back (replicas are never assumed gone): %w", name, err)
+			return hostSet{}, fmt.Errorf("the service has replicas on host %q, which is no longer configured: add its host block back (replicas are never assumed gone): %w", name, err)
 		}
-		out = append(out, h)
-	}
-	// Hosts that only hold data left by replicas scaled away are listed
-	// while they are configured.
-	for _, name := range sortedValues(remembered) {
-		if h, err := hosts.Get(name); err == nil && !slices.Contains(out, h) {
-			out = append(out, h)
+		if !has(h) {
+			set.required = append(set.required, h)
 		}
 	}
-	return out, nil
+	latest := record.latest()
+	for _, name := range sortedValues(latest) {
+		if h, err := hosts.Get(name); err == nil && !has(h) {
+			set.required = append(set.required, h)
+		}
+	}
+	candidates := []string{hosts.Default().Name()}
+	if svc.Placement != nil {
+		candidates = svc.Placement.Hosts
+	}
+	for _, all := range record {
+		candidates = append(candidates, all...)
+	}
+	for _, name := range candidates {
+		if h, err := hosts.Get(name); err == nil && !has(h) {
+			set.optional = append(set.optional, h)
+		}
+	}
+	if len(set.required) == 0 {
+		set.required, set.optional = set.optional, nil
+	}
+	return set, nil
+}
+
+// listService lists the service's containers: every required host must
+// answer; an optional one that does not is reported as a warning and left
+// out, with the hosts that did answer.
+func listService(ctx context.Context, set hostSet, service string) (observed []reconcile.Observed, answered []*docker.Host, warnings []string, err error) {
+	observed, err = docker.ListReplicasOn(ctx, set.required, service)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	answered = slices.Clone(set.required)
+	for _, h := range set.optional {
+		more, err := h.ListReplicas(ctx, service)
+		if err != nil {
+			warnings = append(warnings, fmt.Sprintf("Host %q holds no replica of the service as far as state knows, and could not be listed: %v", h.Name(), err))
+			continue
+		}
+		observed = append(observed, more...)
+		answered = append(answered, h)
+	}
+	sort.SliceStable(observed, func(i, j int) bool { return observed[i].Ordinal < observed[j].Ordinal })
+	return observed, answered, warnings, nil
 }
 
 func sortedValues(m map[int]string) []string {

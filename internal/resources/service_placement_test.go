@@ -45,44 +45,67 @@ func TestCurrentHostsPrefersTheRunningDuplicate(t *testing.T) {
 	}
 }
 
-func TestPlacementsAreRememberedUntilTheirDataIsDeleted(t *testing.T) {
+func TestPlacementRecordKeepsEveryHostAnOrdinalRanOn(t *testing.T) {
 	ctx := context.Background()
 	private := memoryPrivate{}
 	svc := spec.Service{Name: "db", Replicas: 2}
 	running := []reconcile.Observed{{Ordinal: 0, Host: "a", State: "running"}, {Ordinal: 1, Host: "b", State: "running"}}
-	if diags := recordPlacements(ctx, private, map[int]string{3: "c"}, svc, running); diags.HasError() {
+	record := placementRecord{1: {"b", "a"}, 3: {"c"}}.updated(svc, running)
+	if diags := recordPlacements(ctx, private, record); diags.HasError() {
 		t.Fatal(diags)
 	}
-	if got, want := rememberedHosts(ctx, private), map[int]string{0: "a", 1: "b", 3: "c"}; !reflect.DeepEqual(got, want) {
-		t.Fatalf("remembered %v, want %v", got, want)
+	got := readPlacements(ctx, private)
+	if want := (placementRecord{0: {"a"}, 1: {"a", "b"}, 3: {"c"}}); !reflect.DeepEqual(got, want) {
+		t.Fatalf("record %v, want %v (a move back puts b last, a stays listed)", got, want)
+	}
+	if want := map[int]string{0: "a", 1: "b", 3: "c"}; !reflect.DeepEqual(got.latest(), want) {
+		t.Fatalf("latest %v, want %v", got.latest(), want)
 	}
 	svc.Retention.WhenScaled = spec.Delete
-	if diags := recordPlacements(ctx, private, rememberedHosts(ctx, private), svc, running[:1]); diags.HasError() {
-		t.Fatal(diags)
-	}
-	if got, want := rememberedHosts(ctx, private), map[int]string{0: "a", 1: "b"}; !reflect.DeepEqual(got, want) {
-		t.Fatalf("after a scale-down that deletes data: remembered %v, want %v", got, want)
+	if got, want := got.updated(svc, running[:1]), (placementRecord{0: {"a"}, 1: {"a", "b"}}); !reflect.DeepEqual(got, want) {
+		t.Fatalf("after a scale-down that deletes data: %v, want %v", got, want)
 	}
 }
 
-func TestServiceHostsListsEveryHostWithReplicasOrData(t *testing.T) {
+func names(hosts []*docker.Host) []string {
+	out := []string{}
+	for _, h := range hosts {
+		out = append(out, h.Name())
+	}
+	return out
+}
+
+func TestServiceHostsRequiresHostsWithReplicas(t *testing.T) {
 	hosts := testHosts()
-	svc := spec.Service{Name: "db", Placement: &spec.Placement{Hosts: []string{"b"}, Strategy: spec.PlaceSpread}}
+	svc := spec.Service{Name: "db", Placement: &spec.Placement{Hosts: []string{"b", "a"}, Strategy: spec.PlaceSpread}}
 	instances := observedInstances([]reconcile.Observed{{Ordinal: 0, Host: "a"}})
-	got, err := serviceHosts(hosts, svc, instances, map[int]string{4: "c", 5: "gone"})
+	set, err := serviceHosts(hosts, svc, instances, placementRecord{4: {"c"}, 5: {"gone"}, 0: {"b", "a"}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	var names []string
-	for _, h := range got {
-		names = append(names, h.Name())
+	if got, want := names(set.required), []string{"a", "c"}; !reflect.DeepEqual(got, want) {
+		t.Errorf("required %v, want %v", got, want)
 	}
-	if want := []string{"b", "a", "c"}; !reflect.DeepEqual(names, want) {
-		t.Fatalf("hosts %v, want %v (a host that only held data and is gone is skipped)", names, want)
+	if got, want := names(set.optional), []string{"b"}; !reflect.DeepEqual(got, want) {
+		t.Errorf("optional %v, want %v (placement hosts without replicas, older records; unconfigured ones skipped)", got, want)
+	}
+	set, err = serviceHosts(hosts, svc, nil, nil)
+	if err != nil || !reflect.DeepEqual(names(set.required), []string{"b", "a"}) || len(set.optional) != 0 {
+		t.Errorf("a service with no replica anywhere requires its placement hosts: %v, %v, %v", names(set.required), names(set.optional), err)
 	}
 	instances = observedInstances([]reconcile.Observed{{Ordinal: 0, Host: "gone"}})
 	if _, err := serviceHosts(hosts, svc, instances, nil); err == nil || !strings.Contains(err.Error(), `replicas on host "gone", which is no longer configured`) {
 		t.Fatalf("err = %v, want the missing host with replicas named", err)
+	}
+}
+
+func TestDataHostsAreTheReachableHostsAnOrdinalRanOn(t *testing.T) {
+	hosts := testHosts()
+	a, _ := hosts.Get("a")
+	b, _ := hosts.Get("b")
+	got := dataHosts([]*docker.Host{a, b}, []reconcile.Observed{{Ordinal: 0, Host: "a"}}, nil, placementRecord{0: {"b", "a"}, 1: {"c"}, 2: {"b"}})
+	if want := map[int][]string{0: {"b", "a"}, 2: {"b"}}; !reflect.DeepEqual(got, want) {
+		t.Fatalf("dataHosts %v, want %v", got, want)
 	}
 }
 

@@ -143,7 +143,7 @@ func (r *serviceResource) planInstances(ctx context.Context, req resource.Modify
 	for _, p := range prior {
 		observed = append(observed, p.asObserved())
 	}
-	if diags.Append(r.placeReplicas(&svc, currentHosts(observed), rememberedHosts(ctx, req.Private))...); diags.HasError() {
+	if diags.Append(r.placeReplicas(&svc, currentHosts(observed), readPlacements(ctx, req.Private).latest())...); diags.HasError() {
 		return diags
 	}
 	desired, err := svc.Render()

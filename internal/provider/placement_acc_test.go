@@ -282,6 +282,16 @@ resource "stateful_service" "test" {
 					seedKnowsEveryone(name, 4),
 				),
 			},
+			{
+				// Host b leaves the placement: its replica moves to a, and b
+				// loses the service's network.
+				Config: config(acctest.WorkloadImageV2, `hosts = ["a"]
+    allow_local_data_move = true`),
+				Check: resource.ComposeTestCheckFunc(
+					placedAs(name, "v2", daemons, map[string][]int{"a": {0, 1, 2, 3}, "b": nil}),
+					goneFrom(name, acctest.TLS.Host),
+				),
+			},
 		},
 	})
 }

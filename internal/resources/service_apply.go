@@ -84,18 +84,20 @@ func (r *serviceResource) rollout(ctx context.Context, svc spec.Service, staged 
 		return nil, warnings, errors.Join(execErr, err)
 	}
 	if execErr == nil {
-		warnings = append(warnings, removeEmptyNetworks(ctx, answered, placed, final, svc.Name)...)
+		warnings = append(warnings, removeEmptyNetworks(ctx, answered, r.candidateHosts(svc), final, svc.Name)...)
 	}
 	return final, warnings, execErr
 }
 
-// removeEmptyNetworks removes the service's network from hosts that no
-// longer run any of its replicas (they all moved away); a failure is only
-// worth a warning, since destroy removes it too.
-func removeEmptyNetworks(ctx context.Context, hosts, placed []*docker.Host, observed []reconcile.Observed, service string) []string {
+// removeEmptyNetworks removes the service's network from hosts outside its
+// placement that no longer run any of its replicas (they all moved away).
+// Hosts of the placement keep it, even with no replica: a service scaled to
+// zero still exists. A failure is only worth a warning, since destroy
+// removes the network too.
+func removeEmptyNetworks(ctx context.Context, hosts []*docker.Host, keep []string, observed []reconcile.Observed, service string) []string {
 	var warnings []string
 	for _, h := range hosts {
-		if slices.Contains(placed, h) || slices.ContainsFunc(observed, func(o reconcile.Observed) bool { return o.Host == h.Name() }) {
+		if slices.Contains(keep, h.Name()) || slices.ContainsFunc(observed, func(o reconcile.Observed) bool { return o.Host == h.Name() }) {
 			continue
 		}
 		if err := h.RemoveNetwork(ctx, service); err != nil {
@@ -196,6 +198,12 @@ func planOptions(ctx context.Context, hosts []*docker.Host, svc spec.Service) (r
 	volumes, err := docker.ListVolumesOn(ctx, hosts, svc.Name, volumeDrivers(svc)...)
 	opts.Volumes = volumes
 	return opts, err
+}
+
+// candidateHosts are the hosts the service may be placed on: those of its
+// placement, else the default host.
+func (r *serviceResource) candidateHosts(svc spec.Service) []string {
+	return svc.Placement.HostsOr(r.hosts.Default().Name())
 }
 
 // placedHosts are the hosts the service's replicas are placed on.

@@ -269,10 +269,7 @@ func serviceHosts(hosts *docker.Hosts, svc spec.Service, instances []instanceMod
 			set.required = append(set.required, h)
 		}
 	}
-	candidates := []string{hosts.Default().Name()}
-	if svc.Placement != nil {
-		candidates = svc.Placement.Hosts
-	}
+	candidates := slices.Clone(svc.Placement.HostsOr(hosts.Default().Name()))
 	for _, all := range record {
 		candidates = append(candidates, all...)
 	}

@@ -39,6 +39,14 @@ type Placement struct {
 // ports instead of names on one host's network.
 func (p *Placement) MultiHost() bool { return p != nil && len(p.Hosts) > 1 }
 
+// HostsOr lists the placement's hosts; without a placement, the one given.
+func (p *Placement) HostsOr(defaultHost string) []string {
+	if p == nil {
+		return []string{defaultHost}
+	}
+	return p.Hosts
+}
+
 // Move is a replica placed on another host than the one it is on (or
 // whose retained data is on).
 type Move struct {

@@ -133,7 +133,7 @@ func benchFloor(ctx context.Context, d *dockerEnv, n int, s *sample) error {
 		return err
 	}
 	defer func() { _ = d.removeLabeled(context.WithoutCancel(ctx), f.selector) }()
-	phases := [numOps]func(context.Context) error{f.create, f.list, f.replace, f.destroy}
+	phases := [numOps]func(context.Context) error{f.create, f.list, f.replace, f.destroy, f.ordered}
 	for op, phase := range phases {
 		start := time.Now()
 		if err := phase(ctx); err != nil {
@@ -229,6 +229,32 @@ func (f *floor) destroy(ctx context.Context) error {
 			return nil
 		}
 	}
+}
+
+// ordered: a new network, then one replica after the other, each started
+// and seen running before the next is created (volumes exist already, as
+// they do for the provider's ordered create after its destroy).
+func (f *floor) ordered(ctx context.Context) error {
+	f.network += "-ordered" // the first one may be left stale
+	if _, err := f.cli.NetworkCreate(ctx, f.network, network.CreateOptions{Driver: "bridge", Labels: f.labels()}); err != nil {
+		return err
+	}
+	for i := range f.n {
+		if _, err := f.cli.VolumeCreate(ctx, volume.CreateOptions{Name: f.name(i) + "-data", Driver: "local", Labels: f.labels()}); err != nil {
+			return err
+		}
+		if err := f.launch(ctx, i, "1"); err != nil {
+			return err
+		}
+		info, err := f.cli.ContainerInspect(ctx, f.ids[i])
+		if err != nil {
+			return err
+		}
+		if !info.State.Running {
+			return fmt.Errorf("%s is %s after start", f.name(i), info.State.Status)
+		}
+	}
+	return nil
 }
 
 func (f *floor) remove(ctx context.Context, i int) error {

@@ -30,10 +30,11 @@ const (
 	opPlan
 	opUpdate
 	opDestroy
+	opOrdered
 	numOps
 )
 
-var opNames = [numOps]string{"create/apply", "refresh/plan", "rolling update", "destroy"}
+var opNames = [numOps]string{"create/apply", "refresh/plan", "rolling update", "destroy", "ordered create"}
 
 // sample is one run at one N.
 type sample struct {

@@ -83,27 +83,35 @@ func benchProvider(ctx context.Context, tf *terraform, d *dockerEnv, n int, s *s
 	if err != nil {
 		return err
 	}
+	// The ordered create runs last, one replica after the other, and its
+	// destroy is not measured (op -1).
 	steps := []struct {
-		op   int
-		wave string
-		args []string
+		op        int
+		wave      string
+		bootstrap string
+		args      []string
 	}{
-		{opCreate, "1", []string{"apply", "-auto-approve"}},
-		{opPlan, "1", []string{"plan", "-detailed-exitcode"}},
-		{opUpdate, "2", []string{"apply", "-auto-approve"}},
-		{opDestroy, "2", []string{"destroy", "-auto-approve"}},
+		{opCreate, "1", "parallel", []string{"apply", "-auto-approve"}},
+		{opPlan, "1", "parallel", []string{"plan", "-detailed-exitcode"}},
+		{opUpdate, "2", "parallel", []string{"apply", "-auto-approve"}},
+		{opDestroy, "2", "parallel", []string{"destroy", "-auto-approve"}},
+		{opOrdered, "1", "ordered", []string{"apply", "-auto-approve"}},
+		{-1, "1", "ordered", []string{"destroy", "-auto-approve"}},
 	}
 	for _, st := range steps {
-		if err := os.WriteFile(filepath.Join(dir, "main.tf"), []byte(serviceConfig(service, n, st.wave)), 0o600); err != nil {
+		if err := os.WriteFile(filepath.Join(dir, "main.tf"), []byte(serviceConfig(service, n, st.wave, st.bootstrap)), 0o600); err != nil {
 			return err
 		}
 		m, err := tf.run(ctx, dir, st.args...)
 		if err != nil {
 			return err
 		}
-		s.provider[st.op], s.calls[st.op] = m.seconds, m.calls
 		s.peakKB, s.logged = max(s.peakKB, m.peakKB), s.logged || m.logged
-		if st.op == opCreate {
+		if st.op < 0 {
+			continue
+		}
+		s.provider[st.op], s.calls[st.op] = m.seconds, m.calls
+		if st.op == opCreate || st.op == opOrdered {
 			// A benchmark of an apply that did nothing would be meaningless.
 			if err := d.expectRunning(ctx, selector, n); err != nil {
 				return err
@@ -113,7 +121,7 @@ func benchProvider(ctx context.Context, tf *terraform, d *dockerEnv, n int, s *s
 	return nil
 }
 
-func serviceConfig(service string, n int, wave string) string {
+func serviceConfig(service string, n int, wave, bootstrap string) string {
 	return fmt.Sprintf(`terraform {
   required_providers {
     stateful = { source = "statefulhq/stateful" }
@@ -126,7 +134,7 @@ resource "stateful_service" "bench" {
   name              = %q
   image             = %q
   replicas          = %d
-  bootstrap         = "parallel"
+  bootstrap         = %q
   min_ready         = "0s"
   stop_grace_period = "5s"
   env               = { WAVE = %q }
@@ -143,7 +151,7 @@ resource "stateful_service" "bench" {
     }
   }
 }
-`, service, image, n, wave, n)
+`, service, image, n, bootstrap, wave, n)
 }
 
 // run times one terraform command in dir, with the provider's log in a file

@@ -46,12 +46,17 @@ type Daemon struct {
 // TLS is the second daemon StartTLSDaemon started.
 var TLS Daemon
 
-// Bridges of the extra daemons: an extra daemon must not touch docker0.
+// Bridges and address pools of the extra daemons: an extra daemon must not
+// touch docker0, and the networks it creates must never overlap those of
+// another daemon on this machine, which would send a replica's traffic to
+// another daemon's container.
 const (
 	tlsBridge      = "stateful-br1"
 	tlsBridgeCIDR  = "172.31.0.1/24"
+	tlsPool        = "base=10.231.0.0/16,size=24"
 	downBridge     = "stateful-br2"
 	downBridgeCIDR = "172.30.0.1/24"
+	downPool       = "base=10.232.0.0/16,size=24"
 )
 
 // HostAddress is an address of this machine that containers of every test
@@ -61,7 +66,7 @@ const HostAddress = "172.31.0.1"
 // StartTLSDaemon runs the second daemon the tests share and builds the
 // workload image there.
 func StartTLSDaemon(ctx context.Context) (stop func(), err error) {
-	d, err := StartDaemon(ctx, tlsBridge, tlsBridgeCIDR)
+	d, err := StartDaemon(ctx, tlsBridge, tlsBridgeCIDR, tlsPool)
 	if err != nil {
 		return nil, err
 	}
@@ -73,7 +78,7 @@ func StartTLSDaemon(ctx context.Context) (stop func(), err error) {
 // removed when the test ends.
 func NewDaemon(t *testing.T) *Daemon {
 	t.Helper()
-	d, err := StartDaemon(context.Background(), downBridge, downBridgeCIDR)
+	d, err := StartDaemon(context.Background(), downBridge, downBridgeCIDR, downPool)
 	if err != nil {
 		t.Fatalf("start a Docker daemon: %v", err)
 	}
@@ -81,9 +86,9 @@ func NewDaemon(t *testing.T) *Daemon {
 	return d
 }
 
-// StartDaemon starts a daemon on the given bridge and builds the workload
-// image there.
-func StartDaemon(ctx context.Context, bridge, cidr string) (*Daemon, error) {
+// StartDaemon starts a daemon on the given bridge, creating its networks
+// from the given address pool, and builds the workload image there.
+func StartDaemon(ctx context.Context, bridge, cidr, pool string) (*Daemon, error) {
 	dir, err := os.MkdirTemp("", "stateful-dockerd-")
 	if err != nil {
 		return nil, err
@@ -113,7 +118,7 @@ func StartDaemon(ctx context.Context, bridge, cidr string) (*Daemon, error) {
 			"--data-root", filepath.Join(dir, "data"), "--exec-root", execRoot, "--pidfile", filepath.Join(dir, "docker.pid"),
 			"-H", "tcp://" + address, "--tlsverify",
 			"--tlscacert", filepath.Join(dir, "ca.pem"), "--tlscert", filepath.Join(dir, "server.pem"), "--tlskey", filepath.Join(dir, "server-key.pem"),
-			"-b", bridge, "--iptables=false", "--ip-masq=false",
+			"-b", bridge, "--default-address-pool", pool, "--iptables=false", "--ip-masq=false",
 		},
 	}
 	if err := d.Start(ctx); err != nil {

@@ -205,8 +205,8 @@ func TestAccProvider_sshTransport(t *testing.T) {
 				if err != nil {
 					return err
 				}
-				if id.Version != want {
-					return fmt.Errorf("%s runs %s, want %s", n, id.Version, want)
+				if id.Version != want || id.Hostname != n {
+					return fmt.Errorf("%s (at %s) reports itself as %s running %s, want %s", n, r.Address, id.Hostname, id.Version, want)
 				}
 			}
 			return nil

@@ -6,7 +6,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/hashicorp/terraform-plugin-framework/attr"
 	"github.com/hashicorp/terraform-plugin-framework/diag"
+	"github.com/hashicorp/terraform-plugin-framework/types"
 
 	"github.com/statefulhq/terraform-provider-stateful/internal/docker"
 	"github.com/statefulhq/terraform-provider-stateful/internal/reconcile"
@@ -138,5 +140,27 @@ func TestPlaceReplicasChecksHostsAndAddresses(t *testing.T) {
 	}
 	if want := map[int]string{0: "a", 1: "b"}; !reflect.DeepEqual(svc.Placed, want) {
 		t.Errorf("placed %v, want %v", svc.Placed, want)
+	}
+}
+
+func TestPlacementToSpecReadsPinsAndRejectsBadOrdinals(t *testing.T) {
+	ctx := context.Background()
+	object := func(pinned map[string]string) types.Object {
+		pins, _ := types.MapValueFrom(ctx, types.StringType, pinned)
+		return types.ObjectValueMust(placementAttrTypes, map[string]attr.Value{
+			"hosts": stringsValue([]string{"a", "b"}), "strategy": types.StringNull(), "pinned": pins,
+			"max_per_host": types.Int64Null(), "allow_local_data_move": types.BoolNull(),
+		})
+	}
+	p, diags := placementToSpec(ctx, object(map[string]string{"0": "b", "1": "a"}))
+	if diags.HasError() || p.Strategy != spec.PlaceSpread || !reflect.DeepEqual(p.Pinned, map[int]string{0: "b", 1: "a"}) {
+		t.Fatalf("placement %+v, %v; want spread with pins 0=b, 1=a", p, diags)
+	}
+	_, diags = placementToSpec(ctx, object(map[string]string{"first": "a"}))
+	if !diags.HasError() || !strings.Contains(diags.Errors()[0].Detail(), `"first" is not an ordinal`) {
+		t.Fatalf("diags = %v, want the bad key named", diags)
+	}
+	if p, diags := placementToSpec(ctx, types.ObjectNull(placementAttrTypes)); p != nil || diags.HasError() {
+		t.Fatalf("no block: %+v, %v", p, diags)
 	}
 }

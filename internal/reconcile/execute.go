@@ -56,31 +56,34 @@ func Execute(ctx context.Context, rt Runtime, desired []spec.Replica, actions []
 	if len(opts) > 0 {
 		o = opts[0]
 	}
-	byOrdinal := make(map[int]spec.Replica, len(desired))
-	for _, r := range desired {
-		byOrdinal[r.Ordinal] = r
-	}
+	replicas := byOrdinal(desired)
 	for _, batch := range batches(actions) {
 		if err := ctx.Err(); err != nil {
 			return fmt.Errorf("%s: not started: %w", batch[0], err)
 		}
-		errs := make([]error, len(batch))
-		slots := make(chan struct{}, MaxParallel)
-		var wg sync.WaitGroup
-		for i, a := range batch {
-			wg.Add(1)
-			slots <- struct{}{}
-			go func() {
-				defer func() { <-slots; wg.Done() }()
-				errs[i] = runOrRevert(ctx, rt, byOrdinal[a.Ordinal], a, o)
-			}()
-		}
-		wg.Wait()
-		if err := errors.Join(errs...); err != nil {
+		err := runEach(batch, MaxParallel, func(a Action) error { return runOrRevert(ctx, rt, replicas[a.Ordinal], a, o) })
+		if err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// runEach runs fn for every action, at most limit at once, and reports
+// every failure.
+func runEach(actions []Action, limit int, fn func(Action) error) error {
+	errs := make([]error, len(actions))
+	slots := make(chan struct{}, max(limit, 1))
+	var wg sync.WaitGroup
+	for i, a := range actions {
+		slots <- struct{}{}
+		wg.Go(func() {
+			defer func() { <-slots }()
+			errs[i] = fn(a)
+		})
+	}
+	wg.Wait()
+	return errors.Join(errs...)
 }
 
 // batches groups consecutive actions of one batch number; batch zero
@@ -210,23 +213,11 @@ func launch(ctx context.Context, rt Runtime, r spec.Replica) error {
 // ExecuteParallel runs independent actions with at most limit at a time and
 // reports every failure, not just the first.
 func ExecuteParallel(ctx context.Context, rt Runtime, desired []spec.Replica, actions []Action, limit int) error {
-	byOrdinal := make(map[int]spec.Replica, len(desired))
-	for _, r := range desired {
-		byOrdinal[r.Ordinal] = r
-	}
-	errs := make([]error, len(actions))
-	slots := make(chan struct{}, max(limit, 1))
-	var wg sync.WaitGroup
-	for i, a := range actions {
-		wg.Add(1)
-		slots <- struct{}{}
-		go func() {
-			defer func() { <-slots; wg.Done() }()
-			if err := run(ctx, rt, byOrdinal[a.Ordinal], a); err != nil {
-				errs[i] = fmt.Errorf("%s: %w", a, err)
-			}
-		}()
-	}
-	wg.Wait()
-	return errors.Join(errs...)
+	replicas := byOrdinal(desired)
+	return runEach(actions, limit, func(a Action) error {
+		if err := run(ctx, rt, replicas[a.Ordinal], a); err != nil {
+			return fmt.Errorf("%s: %w", a, err)
+		}
+		return nil
+	})
 }

@@ -210,13 +210,19 @@ func PlanWith(desired []spec.Replica, observed []Observed, opts Options) ([]Acti
 
 // showHosts names the host each replacement launches on.
 func showHosts(desired []spec.Replica, actions []Action) {
-	hosts := make(map[int]string, len(desired))
-	for _, r := range desired {
-		hosts[r.Ordinal] = r.Host
-	}
+	replicas := byOrdinal(desired)
 	for i := range actions {
-		actions[i].On = hosts[actions[i].Ordinal]
+		actions[i].On = replicas[actions[i].Ordinal].Host
 	}
+}
+
+// byOrdinal indexes desired replicas by ordinal.
+func byOrdinal(desired []spec.Replica) map[int]spec.Replica {
+	out := make(map[int]spec.Replica, len(desired))
+	for _, r := range desired {
+		out[r.Ordinal] = r
+	}
+	return out
 }
 
 // single is the batch size of removals and repairs: all at once in
@@ -285,10 +291,7 @@ func withPrevious(replacements []Action, desired []spec.Replica, observed []Obse
 	for _, o := range observed {
 		byID[o.ID] = o
 	}
-	current := make(map[int]spec.Replica, len(desired))
-	for _, r := range desired {
-		current[r.Ordinal] = r
-	}
+	current := byOrdinal(desired)
 	for i, a := range replacements {
 		old, err := spec.ParseSpecLabel(byID[a.ContainerID].Spec)
 		if err != nil || a.Reason == "renamed outside Terraform" {
@@ -392,10 +395,7 @@ func perReplicaData(opts Options, ordinal int) []spec.Mount {
 // assign puts each observed container in the slot of its ordinal; the best
 // candidate wins a slot and the rest are condemned, highest ordinal first.
 func assign(desired []spec.Replica, observed []Observed) (map[int]Observed, []Observed) {
-	want := make(map[int]spec.Replica, len(desired))
-	for _, r := range desired {
-		want[r.Ordinal] = r
-	}
+	want := byOrdinal(desired)
 	candidates := append([]Observed(nil), observed...)
 	sort.SliceStable(candidates, func(i, j int) bool {
 		a, b := candidates[i], candidates[j]

@@ -142,7 +142,8 @@ func (r *serviceResource) Read(ctx context.Context, req resource.ReadRequest, re
 	defer r.logCalls(ctx, "read")()
 	name := state.Name.ValueString()
 	importing := state.Image.IsNull()
-	hosts, err := r.readHosts(ctx, req, state, importing)
+	record := readPlacements(ctx, req.Private)
+	hosts, err := r.readHosts(ctx, state, record, importing)
 	if err != nil {
 		resp.Diagnostics.AddError("Could not read the service", err.Error())
 		return
@@ -179,7 +180,7 @@ func (r *serviceResource) Read(ctx context.Context, req resource.ReadRequest, re
 		state.Rollout = stringsValue([]string{})
 	}
 	if svc, known, _ := state.toSpec(ctx); known {
-		state.Seeds = stringsValue(orEmpty(r.seeds(svc, observed, readPlacements(ctx, req.Private).latest())))
+		state.Seeds = stringsValue(orEmpty(r.seeds(svc, observed, record.latest())))
 	}
 	resp.Diagnostics.Append(instancesInto(ctx, &state, observedInstances(observed))...)
 	resp.Diagnostics.Append(recordDefinitions(ctx, resp.Private, observed)...)
@@ -257,7 +258,7 @@ func (r *serviceResource) Delete(ctx context.Context, req resource.DeleteRequest
 
 // readHosts are the hosts a refresh lists: every configured host on
 // import, else those the service may have replicas on.
-func (r *serviceResource) readHosts(ctx context.Context, req resource.ReadRequest, state serviceModel, importing bool) (hostSet, error) {
+func (r *serviceResource) readHosts(ctx context.Context, state serviceModel, record placementRecord, importing bool) (hostSet, error) {
 	if importing {
 		var set hostSet
 		for _, name := range r.hosts.Names() {
@@ -268,7 +269,7 @@ func (r *serviceResource) readHosts(ctx context.Context, req resource.ReadReques
 	}
 	svc, _, _ := state.toSpec(ctx)
 	instances, _ := state.instances(ctx)
-	return serviceHosts(r.hosts, svc, instances, readPlacements(ctx, req.Private))
+	return serviceHosts(r.hosts, svc, instances, record)
 }
 
 // addWarnings reports hosts a listing left out.

@@ -563,17 +563,16 @@ func TestAccService_invalidConfiguration(t *testing.T) {
   }`), `not an IP address`},
 	}
 	for name, tc := range cases {
-		t.Run(name, func(t *testing.T) {
-			resource.ParallelTest(t, resource.TestCase{
-				ProtoV6ProviderFactories: acctest.ProviderFactories,
-				Steps: []resource.TestStep{{
-					Config:      tc.config,
-					PlanOnly:    true,
-					ExpectError: regexp.MustCompile(tc.err),
-				}},
-			})
-		})
+		t.Run(name, func(t *testing.T) { planFails(t, tc.config, regexp.MustCompile(tc.err)) })
 	}
+}
+
+// planFails expects the plan of config to fail with err.
+func planFails(t *testing.T, config string, err *regexp.Regexp) {
+	resource.ParallelTest(t, resource.TestCase{
+		ProtoV6ProviderFactories: acctest.ProviderFactories,
+		Steps:                    []resource.TestStep{{Config: config, PlanOnly: true, ExpectError: err}},
+	})
 }
 
 func TestAccService_containerSettings(t *testing.T) {

@@ -172,12 +172,8 @@ func (r *serviceResource) seeds(svc spec.Service, observed []reconcile.Observed,
 // duplicates, a running one wins.
 func currentHosts(observed []reconcile.Observed) map[int]string {
 	out := map[int]string{}
-	running := map[int]bool{}
-	for _, o := range observed {
-		if _, seen := out[o.Ordinal]; !seen || (!running[o.Ordinal] && o.State == reconcile.StateRunning) {
-			out[o.Ordinal] = o.Host
-			running[o.Ordinal] = o.State == reconcile.StateRunning
-		}
+	for ordinal, o := range preferredByOrdinal(observed) {
+		out[ordinal] = o.Host
 	}
 	return out
 }

@@ -76,12 +76,7 @@ func plannedInstances(prior []instanceModel, desired []spec.Replica, actions []r
 // observed, and keeps every value the plan promised, so the result always
 // matches the plan; the next refresh records anything that moved since.
 func appliedInstances(planned []instanceModel, observed []reconcile.Observed) []instanceModel {
-	byOrdinal := map[int]reconcile.Observed{}
-	for _, o := range observed {
-		if prev, seen := byOrdinal[o.Ordinal]; !seen || better(o, prev) {
-			byOrdinal[o.Ordinal] = o
-		}
-	}
+	byOrdinal := preferredByOrdinal(observed)
 	out := make([]instanceModel, 0, len(planned))
 	for _, p := range planned {
 		seen := observedInstance(byOrdinal[int(p.Ordinal.ValueInt64())])
@@ -100,9 +95,17 @@ func appliedInstances(planned []instanceModel, observed []reconcile.Observed) []
 	return out
 }
 
-// better prefers a running container when an ordinal was seen twice.
-func better(a, b reconcile.Observed) bool {
-	return a.State == reconcile.StateRunning && b.State != reconcile.StateRunning
+// preferredByOrdinal picks one container per ordinal: of duplicates, the
+// first running one.
+func preferredByOrdinal(observed []reconcile.Observed) map[int]reconcile.Observed {
+	out := map[int]reconcile.Observed{}
+	for _, o := range observed {
+		prev, seen := out[o.Ordinal]
+		if !seen || (o.State == reconcile.StateRunning && prev.State != reconcile.StateRunning) {
+			out[o.Ordinal] = o
+		}
+	}
+	return out
 }
 
 func fillList(planned, seen types.List) types.List {

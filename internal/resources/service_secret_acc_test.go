@@ -313,14 +313,7 @@ func TestAccServiceSecrets_invalidConfiguration(t *testing.T) {
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
-			resource.ParallelTest(t, resource.TestCase{
-				ProtoV6ProviderFactories: acctest.ProviderFactories,
-				Steps: []resource.TestStep{{
-					Config:      serviceConfig("badsec", acctest.WorkloadImageV1, 1, tc.body),
-					PlanOnly:    true,
-					ExpectError: wrapped(tc.err),
-				}},
-			})
+			planFails(t, serviceConfig("badsec", acctest.WorkloadImageV1, 1, tc.body), wrapped(tc.err))
 		})
 	}
 }

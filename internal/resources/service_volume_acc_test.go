@@ -459,14 +459,7 @@ func TestAccServiceVolumes_invalidConfiguration(t *testing.T) {
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
-			resource.ParallelTest(t, resource.TestCase{
-				ProtoV6ProviderFactories: acctest.ProviderFactories,
-				Steps: []resource.TestStep{{
-					Config:      serviceConfig("badvol", acctest.WorkloadImageV1, 2, tc.body),
-					PlanOnly:    true,
-					ExpectError: wrapped(tc.err),
-				}},
-			})
+			planFails(t, serviceConfig("badvol", acctest.WorkloadImageV1, 2, tc.body), wrapped(tc.err))
 		})
 	}
 }

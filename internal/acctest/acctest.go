@@ -17,7 +17,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/hashicorp/terraform-plugin-framework/providerserver"
 	"github.com/hashicorp/terraform-plugin-go/tfprotov6"
 	"github.com/hashicorp/terraform-plugin-testing/terraform"
 
@@ -29,7 +28,7 @@ import (
 
 // ProviderFactories serves the provider in-process to the Terraform CLI.
 var ProviderFactories = map[string]func() (tfprotov6.ProviderServer, error){
-	"stateful": providerserver.NewProtocol6WithError(provider.New("test")()),
+	"stateful": provider.NewServer("test"),
 }
 
 var (

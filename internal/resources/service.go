@@ -12,6 +12,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/resource"
 	"github.com/hashicorp/terraform-plugin-framework/types"
 
+	"github.com/statefulhq/terraform-provider-stateful/internal/carry"
 	"github.com/statefulhq/terraform-provider-stateful/internal/docker"
 	"github.com/statefulhq/terraform-provider-stateful/internal/reconcile"
 	"github.com/statefulhq/terraform-provider-stateful/internal/spec"
@@ -74,6 +75,7 @@ func (r *serviceResource) ModifyPlan(ctx context.Context, req resource.ModifyPla
 	if req.Plan.Raw.IsNull() {
 		return // destroy
 	}
+	// The carried attributes are planned afresh below.
 	var plan serviceModel
 	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
 	svc, known, diags := plan.toSpec(ctx)
@@ -92,12 +94,12 @@ func (r *serviceResource) ModifyPlan(ctx context.Context, req resource.ModifyPla
 		defer r.logCalls(ctx, "plan")()
 		resp.Diagnostics.Append(r.planInstances(ctx, req, resp, svc, &plan)...)
 	}
-	resp.Diagnostics.Append(resp.Plan.Set(ctx, plan)...)
+	resp.Diagnostics.Append(setModel(ctx, &resp.Plan, plan)...)
 }
 
 func (r *serviceResource) Create(ctx context.Context, req resource.CreateRequest, resp *resource.CreateResponse) {
 	var plan serviceModel
-	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
+	resp.Diagnostics.Append(getModel(ctx, req.Plan, carry.Planned, &plan)...)
 	if resp.Diagnostics.HasError() {
 		return
 	}
@@ -130,12 +132,12 @@ func (r *serviceResource) Create(ctx context.Context, req resource.CreateRequest
 	resp.Diagnostics.Append(plan.settle(ctx, observed, r.seeds(svc, observed, nil))...)
 	resp.Diagnostics.Append(recordDefinitions(ctx, resp.Private, observed)...)
 	resp.Diagnostics.Append(recordPlacements(ctx, resp.Private, placementRecord{}.updated(svc, observed))...)
-	resp.Diagnostics.Append(resp.State.Set(ctx, plan)...)
+	resp.Diagnostics.Append(setModel(ctx, &resp.State, plan)...)
 }
 
 func (r *serviceResource) Read(ctx context.Context, req resource.ReadRequest, resp *resource.ReadResponse) {
 	var state serviceModel
-	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
+	resp.Diagnostics.Append(getModel(ctx, req.State, carry.Prior, &state)...)
 	if resp.Diagnostics.HasError() {
 		return
 	}
@@ -184,12 +186,12 @@ func (r *serviceResource) Read(ctx context.Context, req resource.ReadRequest, re
 	}
 	resp.Diagnostics.Append(instancesInto(ctx, &state, observedInstances(observed))...)
 	resp.Diagnostics.Append(recordDefinitions(ctx, resp.Private, observed)...)
-	resp.Diagnostics.Append(resp.State.Set(ctx, state)...)
+	resp.Diagnostics.Append(setModel(ctx, &resp.State, state)...)
 }
 
 func (r *serviceResource) Update(ctx context.Context, req resource.UpdateRequest, resp *resource.UpdateResponse) {
 	var plan serviceModel
-	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
+	resp.Diagnostics.Append(getModel(ctx, req.Plan, carry.Planned, &plan)...)
 	if resp.Diagnostics.HasError() {
 		return
 	}
@@ -210,7 +212,7 @@ func (r *serviceResource) Update(ctx context.Context, req resource.UpdateRequest
 	// Replicas staged secrets if the old or the new definition has some;
 	// those of removed replicas are wiped either way.
 	var state serviceModel
-	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
+	resp.Diagnostics.Append(getModel(ctx, req.State, carry.Prior, &state)...)
 	old, _, _ := state.toSpec(ctx)
 	recorded, diags := state.instances(ctx)
 	resp.Diagnostics.Append(diags...)
@@ -228,18 +230,18 @@ func (r *serviceResource) Update(ctx context.Context, req resource.UpdateRequest
 			plan.settleComputed(r.seeds(svc, observed, remembered))
 			resp.Diagnostics.Append(instancesInto(ctx, &plan, observedInstances(observed))...)
 			resp.Diagnostics.Append(recordDefinitions(ctx, resp.Private, observed)...)
-			resp.Diagnostics.Append(resp.State.Set(ctx, plan)...)
+			resp.Diagnostics.Append(setModel(ctx, &resp.State, plan)...)
 		}
 		return
 	}
 	resp.Diagnostics.Append(plan.settle(ctx, observed, r.seeds(svc, observed, remembered))...)
 	resp.Diagnostics.Append(recordDefinitions(ctx, resp.Private, observed)...)
-	resp.Diagnostics.Append(resp.State.Set(ctx, plan)...)
+	resp.Diagnostics.Append(setModel(ctx, &resp.State, plan)...)
 }
 
 func (r *serviceResource) Delete(ctx context.Context, req resource.DeleteRequest, resp *resource.DeleteResponse) {
 	var state serviceModel
-	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
+	resp.Diagnostics.Append(getModel(ctx, req.State, carry.Prior, &state)...)
 	if resp.Diagnostics.HasError() {
 		return
 	}

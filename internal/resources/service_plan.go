@@ -11,6 +11,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/resource"
 	"github.com/hashicorp/terraform-plugin-framework/types"
 
+	"github.com/statefulhq/terraform-provider-stateful/internal/carry"
 	"github.com/statefulhq/terraform-provider-stateful/internal/docker"
 	"github.com/statefulhq/terraform-provider-stateful/internal/reconcile"
 	"github.com/statefulhq/terraform-provider-stateful/internal/spec"
@@ -137,7 +138,7 @@ func (r *serviceResource) planInstances(ctx context.Context, req resource.Modify
 	var prior []instanceModel
 	if !req.State.Raw.IsNull() {
 		state = &serviceModel{}
-		diags.Append(req.State.Get(ctx, state)...)
+		diags.Append(getModel(ctx, req.State, carry.Prior, state)...)
 		recorded, d := state.instances(ctx)
 		diags.Append(d...)
 		prior = recorded

@@ -1,0 +1,367 @@
+// Package carry moves large computed attributes of a resource around the
+// plugin framework.
+//
+// The framework visits every value of every state it decodes or encodes,
+// several times per request, with schema lookups at each value. For a
+// computed attribute holding one object per replica, that work grows with
+// the replica count and made a 100-replica plan spend most of its provider
+// time walking values the resource only copies. The server Wrap returns
+// takes those attributes out of the states of a request before the framework
+// decodes them, and puts them back into the states of the response: the
+// resource reads them with Taken and returns them with Hand, through the
+// request's context, while the framework only ever sees null.
+package carry
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"sync"
+
+	"github.com/hashicorp/terraform-plugin-go/tfprotov6"
+	"github.com/hashicorp/terraform-plugin-go/tftypes"
+)
+
+// Source names the request state a carried value was taken from.
+type Source int
+
+const (
+	// Prior is the state before the request: the current state of a read,
+	// the prior state of a plan or apply, the raw state of an upgrade.
+	Prior Source = iota
+	// Planned is the planned state of an apply.
+	Planned
+)
+
+// Taken returns the value of a carried attribute as the request's state
+// held it. ok is false when the request came through no carrying server,
+// or its state had no value: the framework then saw the attribute itself.
+func Taken(ctx context.Context, from Source, name string) (value tftypes.Value, ok bool) {
+	c := carrierFrom(ctx)
+	if c == nil {
+		return tftypes.Value{}, false
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	value, ok = c.taken[from][name]
+	return value, ok
+}
+
+// Hand sets the value a carried attribute has in the response's state. It
+// returns false when the request came through no carrying server: the
+// resource must then leave the value to the framework.
+func Hand(ctx context.Context, name string, value tftypes.Value) bool {
+	c := carrierFrom(ctx)
+	if c == nil {
+		return false
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.handed[name] = value
+	return true
+}
+
+type contextKey struct{}
+
+// carrier holds one request's carried values.
+type carrier struct {
+	mu     sync.Mutex
+	taken  map[Source]map[string]tftypes.Value
+	handed map[string]tftypes.Value
+}
+
+func newCarrier() *carrier {
+	return &carrier{taken: map[Source]map[string]tftypes.Value{}, handed: map[string]tftypes.Value{}}
+}
+
+func carrierFrom(ctx context.Context) *carrier {
+	c, _ := ctx.Value(contextKey{}).(*carrier)
+	return c
+}
+
+// Wrap returns a server that carries the named attributes of resourceType
+// around inner. The attributes must be computed only, so configurations
+// never set them. The provider must have no list resources, actions or
+// state stores: the wrapper serves only the core provider interface.
+func Wrap(inner tfprotov6.ProviderServer, resourceType string, attributes ...string) tfprotov6.ProviderServer {
+	return &server{ProviderServer: inner, resourceType: resourceType, attributes: attributes}
+}
+
+type server struct {
+	tfprotov6.ProviderServer
+	resourceType string
+	attributes   []string
+
+	once  sync.Once
+	typ   tftypes.Object
+	types map[string]tftypes.Type
+	err   error
+}
+
+// stateType reads the resource's state type from inner's schema, once.
+func (s *server) stateType(ctx context.Context) (tftypes.Object, error) {
+	s.once.Do(func() {
+		resp, err := s.GetProviderSchema(ctx, &tfprotov6.GetProviderSchemaRequest{})
+		if err != nil {
+			s.err = err
+			return
+		}
+		schema, found := resp.ResourceSchemas[s.resourceType]
+		if !found {
+			s.err = fmt.Errorf("carry: the provider has no resource type %q", s.resourceType)
+			return
+		}
+		typ, isObject := schema.ValueType().(tftypes.Object)
+		if !isObject {
+			s.err = fmt.Errorf("carry: resource type %q has no object state", s.resourceType)
+			return
+		}
+		s.typ, s.types = typ, map[string]tftypes.Type{}
+		for _, name := range s.attributes {
+			t, found := typ.AttributeTypes[name]
+			if !found {
+				s.err = fmt.Errorf("carry: resource type %q has no attribute %q", s.resourceType, name)
+				return
+			}
+			s.types[name] = t
+		}
+	})
+	return s.typ, s.err
+}
+
+// carrying reports whether requests for typeName are carried; it returns
+// a context holding a new carrier when they are.
+func (s *server) carrying(ctx context.Context, typeName string) (context.Context, *carrier, error) {
+	if typeName != s.resourceType {
+		return ctx, nil, nil
+	}
+	if _, err := s.stateType(ctx); err != nil {
+		return ctx, nil, err
+	}
+	c := newCarrier()
+	return context.WithValue(ctx, contextKey{}, c), c, nil
+}
+
+func (s *server) ReadResource(ctx context.Context, req *tfprotov6.ReadResourceRequest) (*tfprotov6.ReadResourceResponse, error) {
+	ctx, c, err := s.carrying(ctx, req.TypeName)
+	if err != nil {
+		return nil, err
+	}
+	if c == nil {
+		return s.ProviderServer.ReadResource(ctx, req)
+	}
+	r := *req
+	if r.CurrentState, err = s.take(r.CurrentState, c, Prior); err != nil {
+		return nil, err
+	}
+	resp, err := s.ProviderServer.ReadResource(ctx, &r)
+	if err != nil || resp == nil {
+		return resp, err
+	}
+	resp.NewState, err = s.put(resp.NewState, c)
+	return resp, err
+}
+
+func (s *server) PlanResourceChange(ctx context.Context, req *tfprotov6.PlanResourceChangeRequest) (*tfprotov6.PlanResourceChangeResponse, error) {
+	ctx, c, err := s.carrying(ctx, req.TypeName)
+	if err != nil {
+		return nil, err
+	}
+	if c == nil {
+		return s.ProviderServer.PlanResourceChange(ctx, req)
+	}
+	r := *req
+	if r.PriorState, err = s.take(r.PriorState, c, Prior); err != nil {
+		return nil, err
+	}
+	// The proposed state copies the prior values of computed attributes;
+	// it is taken only so the framework sees the same null in both.
+	if r.ProposedNewState, err = s.take(r.ProposedNewState, nil, Prior); err != nil {
+		return nil, err
+	}
+	resp, err := s.ProviderServer.PlanResourceChange(ctx, &r)
+	if err != nil || resp == nil {
+		return resp, err
+	}
+	resp.PlannedState, err = s.put(resp.PlannedState, c)
+	return resp, err
+}
+
+func (s *server) ApplyResourceChange(ctx context.Context, req *tfprotov6.ApplyResourceChangeRequest) (*tfprotov6.ApplyResourceChangeResponse, error) {
+	ctx, c, err := s.carrying(ctx, req.TypeName)
+	if err != nil {
+		return nil, err
+	}
+	if c == nil {
+		return s.ProviderServer.ApplyResourceChange(ctx, req)
+	}
+	r := *req
+	if r.PriorState, err = s.take(r.PriorState, c, Prior); err != nil {
+		return nil, err
+	}
+	if r.PlannedState, err = s.take(r.PlannedState, c, Planned); err != nil {
+		return nil, err
+	}
+	resp, err := s.ProviderServer.ApplyResourceChange(ctx, &r)
+	if err != nil || resp == nil {
+		return resp, err
+	}
+	resp.NewState, err = s.put(resp.NewState, c)
+	return resp, err
+}
+
+func (s *server) ImportResourceState(ctx context.Context, req *tfprotov6.ImportResourceStateRequest) (*tfprotov6.ImportResourceStateResponse, error) {
+	ctx, c, err := s.carrying(ctx, req.TypeName)
+	if err != nil {
+		return nil, err
+	}
+	if c == nil {
+		return s.ProviderServer.ImportResourceState(ctx, req)
+	}
+	resp, err := s.ProviderServer.ImportResourceState(ctx, req)
+	if err != nil || resp == nil {
+		return resp, err
+	}
+	for _, imported := range resp.ImportedResources {
+		if imported != nil && imported.TypeName == s.resourceType {
+			if imported.State, err = s.put(imported.State, c); err != nil {
+				return nil, err
+			}
+		}
+	}
+	return resp, nil
+}
+
+// UpgradeResourceState carries the attributes around the framework's
+// decoding of the stored JSON. A state upgrader of the resource would see
+// them null: a resource that needs one must stop carrying those attributes.
+func (s *server) UpgradeResourceState(ctx context.Context, req *tfprotov6.UpgradeResourceStateRequest) (*tfprotov6.UpgradeResourceStateResponse, error) {
+	ctx, c, err := s.carrying(ctx, req.TypeName)
+	if err != nil {
+		return nil, err
+	}
+	if c == nil || req.RawState == nil || len(req.RawState.JSON) == 0 {
+		return s.ProviderServer.UpgradeResourceState(ctx, req)
+	}
+	raw, err := s.takeJSON(req.RawState.JSON, c)
+	if err != nil {
+		return nil, err
+	}
+	r := *req
+	r.RawState = &tfprotov6.RawState{JSON: raw, Flatmap: req.RawState.Flatmap}
+	resp, err := s.ProviderServer.UpgradeResourceState(ctx, &r)
+	if err != nil || resp == nil {
+		return resp, err
+	}
+	resp.UpgradedState, err = s.put(resp.UpgradedState, c)
+	return resp, err
+}
+
+// take replaces the carried attributes of a state by null, recording their
+// values in c under from (when c is not nil).
+func (s *server) take(state *tfprotov6.DynamicValue, c *carrier, from Source) (*tfprotov6.DynamicValue, error) {
+	attrs, err := s.decode(state)
+	if attrs == nil || err != nil {
+		return state, err
+	}
+	taken := map[string]tftypes.Value{}
+	for _, name := range s.attributes {
+		if v := attrs[name]; !v.IsNull() {
+			taken[name] = v
+			attrs[name] = tftypes.NewValue(s.types[name], nil)
+		}
+	}
+	if c != nil {
+		c.mu.Lock()
+		c.taken[from] = taken
+		c.mu.Unlock()
+	}
+	if len(taken) == 0 {
+		return state, nil
+	}
+	return s.encode(attrs)
+}
+
+// put sets the carried attributes of a response state: to the values the
+// resource handed, else, where the framework left them null, to the values
+// taken from the request's prior state. A value the framework made
+// unknown (known after apply) stays unknown unless the resource handed one.
+func (s *server) put(state *tfprotov6.DynamicValue, c *carrier) (*tfprotov6.DynamicValue, error) {
+	attrs, err := s.decode(state)
+	if attrs == nil || err != nil {
+		return state, err
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	changed := false
+	for _, name := range s.attributes {
+		if v, handed := c.handed[name]; handed {
+			attrs[name], changed = v, true
+			continue
+		}
+		if v, found := c.taken[Prior][name]; found && attrs[name].IsNull() {
+			attrs[name], changed = v, true
+		}
+	}
+	if !changed {
+		return state, nil
+	}
+	return s.encode(attrs)
+}
+
+// takeJSON is take for a stored JSON state.
+func (s *server) takeJSON(raw []byte, c *carrier) ([]byte, error) {
+	var attrs map[string]json.RawMessage
+	if err := json.Unmarshal(raw, &attrs); err != nil || attrs == nil {
+		return raw, nil //nolint:nilerr // not an object: the framework reports it
+	}
+	taken := map[string]tftypes.Value{}
+	for _, name := range s.attributes {
+		value, found := attrs[name]
+		if !found || string(value) == "null" {
+			continue
+		}
+		v, err := valueFromJSON(s.types[name], value)
+		if err != nil {
+			return nil, fmt.Errorf("carry: decode stored %s.%s: %w", s.resourceType, name, err)
+		}
+		taken[name] = v
+		attrs[name] = json.RawMessage("null")
+	}
+	c.mu.Lock()
+	c.taken[Prior] = taken
+	c.mu.Unlock()
+	if len(taken) == 0 {
+		return raw, nil
+	}
+	return json.Marshal(attrs)
+}
+
+// decode returns the attributes of a state, or nil for a missing, null or
+// unknown state.
+func (s *server) decode(state *tfprotov6.DynamicValue) (map[string]tftypes.Value, error) {
+	if state == nil {
+		return nil, nil
+	}
+	v, err := state.Unmarshal(s.typ)
+	if err != nil {
+		return nil, fmt.Errorf("carry: decode %s state: %w", s.resourceType, err)
+	}
+	if v.IsNull() || !v.IsKnown() {
+		return nil, nil
+	}
+	var attrs map[string]tftypes.Value
+	if err := v.As(&attrs); err != nil {
+		return nil, fmt.Errorf("carry: decode %s state: %w", s.resourceType, err)
+	}
+	return attrs, nil
+}
+
+func (s *server) encode(attrs map[string]tftypes.Value) (*tfprotov6.DynamicValue, error) {
+	v := tftypes.NewValue(s.typ, attrs)
+	dv, err := tfprotov6.NewDynamicValue(s.typ, v)
+	if err != nil {
+		return nil, fmt.Errorf("carry: encode %s state: %w", s.resourceType, err)
+	}
+	return &dv, nil
+}

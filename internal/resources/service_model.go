@@ -257,7 +257,7 @@ func (m serviceModel) instances(_ context.Context) ([]instanceModel, diag.Diagno
 	return out, diags
 }
 
-func observedInstance(o reconcile.Observed) instanceModel {
+func observedInstance(o reconcile.Observed, definitions definitionVolumes) instanceModel {
 	return instanceModel{
 		Ordinal:     types.Int64Value(int64(o.Ordinal)),
 		Name:        types.StringValue(o.Name),
@@ -267,14 +267,15 @@ func observedInstance(o reconcile.Observed) instanceModel {
 		State:       types.StringValue(o.State),
 		Health:      types.StringValue(o.Health),
 		Fingerprint: types.StringValue(o.Fingerprint),
-		Volumes:     instanceVolumesValue(observedVolumes(o)),
+		Volumes:     instanceVolumesValue(observedVolumes(o, definitions)),
 	}
 }
 
 func observedInstances(observed []reconcile.Observed) []instanceModel {
 	out := make([]instanceModel, 0, len(observed))
+	definitions := definitionVolumes{}
 	for _, o := range observed {
-		out = append(out, observedInstance(o))
+		out = append(out, observedInstance(o, definitions))
 	}
 	return out
 }

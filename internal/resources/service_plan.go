@@ -79,8 +79,9 @@ func plannedInstances(prior []instanceModel, desired []spec.Replica, actions []r
 func appliedInstances(planned []instanceModel, observed []reconcile.Observed) []instanceModel {
 	byOrdinal := preferredByOrdinal(observed)
 	out := make([]instanceModel, 0, len(planned))
+	definitions := definitionVolumes{}
 	for _, p := range planned {
-		seen := observedInstance(byOrdinal[int(p.Ordinal.ValueInt64())])
+		seen := observedInstance(byOrdinal[int(p.Ordinal.ValueInt64())], definitions)
 		out = append(out, instanceModel{
 			Ordinal:     p.Ordinal,
 			Name:        fill(p.Name, seen.Name),

@@ -192,14 +192,28 @@ func desiredVolumes(mounts []spec.Mount) []instanceVolumeModel {
 // observedVolumes lists an observed container's volumes: its mounts at the
 // targets of the volume blocks in its definition label, in block order
 // (other mounts, such as staged secrets, are not volumes).
-func observedVolumes(o reconcile.Observed) []instanceVolumeModel {
-	svc, _ := spec.ParseSpecLabel(o.Spec)
+// definitionVolumes are the volumes of definition labels, each label
+// parsed once: replicas mostly share one.
+type definitionVolumes map[string][]spec.Volume
+
+func (d definitionVolumes) of(label string) []spec.Volume {
+	volumes, parsed := d[label]
+	if !parsed {
+		svc, _ := spec.ParseSpecLabel(label)
+		volumes = svc.Volumes
+		d[label] = volumes
+	}
+	return volumes
+}
+
+func observedVolumes(o reconcile.Observed, definitions definitionVolumes) []instanceVolumeModel {
+	volumes := definitions.of(o.Spec)
 	byTarget := make(map[string]string, len(o.Mounts))
 	for _, m := range o.Mounts {
 		byTarget[stdpath.Clean(m.Target)] = m.Source
 	}
-	out := make([]instanceVolumeModel, 0, len(svc.Volumes))
-	for _, v := range svc.Volumes {
+	out := make([]instanceVolumeModel, 0, len(volumes))
+	for _, v := range volumes {
 		source, mounted := byTarget[stdpath.Clean(v.Target)]
 		if !mounted {
 			continue

@@ -143,118 +143,110 @@ func (s *server) carrying(ctx context.Context, typeName string) (context.Context
 }
 
 func (s *server) ReadResource(ctx context.Context, req *tfprotov6.ReadResourceRequest) (*tfprotov6.ReadResourceResponse, error) {
-	ctx, c, err := s.carrying(ctx, req.TypeName)
-	if err != nil {
-		return nil, err
-	}
-	if c == nil {
-		return s.ProviderServer.ReadResource(ctx, req)
-	}
-	r := *req
-	if r.CurrentState, err = s.take(r.CurrentState, c, Prior); err != nil {
-		return nil, err
-	}
-	resp, err := s.ProviderServer.ReadResource(ctx, &r)
-	if err != nil || resp == nil {
-		return resp, err
-	}
-	resp.NewState, err = s.put(resp.NewState, c)
-	return resp, err
+	return serve(ctx, s, req.TypeName, req, s.ProviderServer.ReadResource,
+		func(r *tfprotov6.ReadResourceRequest, c *carrier) (err error) {
+			r.CurrentState, err = s.take(r.CurrentState, c, Prior)
+			return err
+		},
+		func(resp *tfprotov6.ReadResourceResponse, c *carrier) (err error) {
+			resp.NewState, err = s.put(resp.NewState, c)
+			return err
+		})
 }
 
 func (s *server) PlanResourceChange(ctx context.Context, req *tfprotov6.PlanResourceChangeRequest) (*tfprotov6.PlanResourceChangeResponse, error) {
-	ctx, c, err := s.carrying(ctx, req.TypeName)
-	if err != nil {
-		return nil, err
-	}
-	if c == nil {
-		return s.ProviderServer.PlanResourceChange(ctx, req)
-	}
-	r := *req
-	if r.PriorState, err = s.take(r.PriorState, c, Prior); err != nil {
-		return nil, err
-	}
-	// The proposed state copies the prior values of computed attributes;
-	// it is taken only so the framework sees the same null in both.
-	if r.ProposedNewState, err = s.take(r.ProposedNewState, nil, Prior); err != nil {
-		return nil, err
-	}
-	resp, err := s.ProviderServer.PlanResourceChange(ctx, &r)
-	if err != nil || resp == nil {
-		return resp, err
-	}
-	resp.PlannedState, err = s.put(resp.PlannedState, c)
-	return resp, err
+	return serve(ctx, s, req.TypeName, req, s.ProviderServer.PlanResourceChange,
+		func(r *tfprotov6.PlanResourceChangeRequest, c *carrier) (err error) {
+			if r.PriorState, err = s.take(r.PriorState, c, Prior); err != nil {
+				return err
+			}
+			// The proposed state copies the prior values of computed
+			// attributes; it is taken only so the framework sees the same
+			// null in both.
+			r.ProposedNewState, err = s.take(r.ProposedNewState, nil, Prior)
+			return err
+		},
+		func(resp *tfprotov6.PlanResourceChangeResponse, c *carrier) (err error) {
+			resp.PlannedState, err = s.put(resp.PlannedState, c)
+			return err
+		})
 }
 
 func (s *server) ApplyResourceChange(ctx context.Context, req *tfprotov6.ApplyResourceChangeRequest) (*tfprotov6.ApplyResourceChangeResponse, error) {
-	ctx, c, err := s.carrying(ctx, req.TypeName)
-	if err != nil {
-		return nil, err
-	}
-	if c == nil {
-		return s.ProviderServer.ApplyResourceChange(ctx, req)
-	}
-	r := *req
-	if r.PriorState, err = s.take(r.PriorState, c, Prior); err != nil {
-		return nil, err
-	}
-	if r.PlannedState, err = s.take(r.PlannedState, c, Planned); err != nil {
-		return nil, err
-	}
-	resp, err := s.ProviderServer.ApplyResourceChange(ctx, &r)
-	if err != nil || resp == nil {
-		return resp, err
-	}
-	resp.NewState, err = s.put(resp.NewState, c)
-	return resp, err
+	return serve(ctx, s, req.TypeName, req, s.ProviderServer.ApplyResourceChange,
+		func(r *tfprotov6.ApplyResourceChangeRequest, c *carrier) (err error) {
+			if r.PriorState, err = s.take(r.PriorState, c, Prior); err != nil {
+				return err
+			}
+			r.PlannedState, err = s.take(r.PlannedState, c, Planned)
+			return err
+		},
+		func(resp *tfprotov6.ApplyResourceChangeResponse, c *carrier) (err error) {
+			resp.NewState, err = s.put(resp.NewState, c)
+			return err
+		})
 }
 
 func (s *server) ImportResourceState(ctx context.Context, req *tfprotov6.ImportResourceStateRequest) (*tfprotov6.ImportResourceStateResponse, error) {
-	ctx, c, err := s.carrying(ctx, req.TypeName)
-	if err != nil {
-		return nil, err
-	}
-	if c == nil {
-		return s.ProviderServer.ImportResourceState(ctx, req)
-	}
-	resp, err := s.ProviderServer.ImportResourceState(ctx, req)
-	if err != nil || resp == nil {
-		return resp, err
-	}
-	for _, imported := range resp.ImportedResources {
-		if imported != nil && imported.TypeName == s.resourceType {
-			if imported.State, err = s.put(imported.State, c); err != nil {
-				return nil, err
+	return serve(ctx, s, req.TypeName, req, s.ProviderServer.ImportResourceState,
+		func(*tfprotov6.ImportResourceStateRequest, *carrier) error { return nil },
+		func(resp *tfprotov6.ImportResourceStateResponse, c *carrier) (err error) {
+			for _, imported := range resp.ImportedResources {
+				if imported != nil && imported.TypeName == s.resourceType {
+					if imported.State, err = s.put(imported.State, c); err != nil {
+						return err
+					}
+				}
 			}
-		}
-	}
-	return resp, nil
+			return nil
+		})
 }
 
 // UpgradeResourceState carries the attributes around the framework's
 // decoding of the stored JSON. A state upgrader of the resource would see
 // them null: a resource that needs one must stop carrying those attributes.
 func (s *server) UpgradeResourceState(ctx context.Context, req *tfprotov6.UpgradeResourceStateRequest) (*tfprotov6.UpgradeResourceStateResponse, error) {
-	ctx, c, err := s.carrying(ctx, req.TypeName)
+	return serve(ctx, s, req.TypeName, req, s.ProviderServer.UpgradeResourceState,
+		func(r *tfprotov6.UpgradeResourceStateRequest, c *carrier) error {
+			if r.RawState == nil || len(r.RawState.JSON) == 0 {
+				return nil
+			}
+			raw, err := s.takeJSON(r.RawState.JSON, c)
+			r.RawState = &tfprotov6.RawState{JSON: raw, Flatmap: r.RawState.Flatmap}
+			return err
+		},
+		func(resp *tfprotov6.UpgradeResourceStateResponse, c *carrier) (err error) {
+			resp.UpgradedState, err = s.put(resp.UpgradedState, c)
+			return err
+		})
+}
+
+// serve runs one request. For a carried resource type, take adjusts a copy
+// of the request before inner serves it, and put finishes the response.
+func serve[Req, Resp any](ctx context.Context, s *server, typeName string, req *Req,
+	inner func(context.Context, *Req) (*Resp, error),
+	take func(*Req, *carrier) error,
+	put func(*Resp, *carrier) error,
+) (*Resp, error) {
+	ctx, c, err := s.carrying(ctx, typeName)
 	if err != nil {
 		return nil, err
 	}
-	if c == nil || req.RawState == nil || len(req.RawState.JSON) == 0 {
-		return s.ProviderServer.UpgradeResourceState(ctx, req)
-	}
-	raw, err := s.takeJSON(req.RawState.JSON, c)
-	if err != nil {
-		return nil, err
+	if c == nil {
+		return inner(ctx, req)
 	}
 	r := *req
-	r.RawState = &tfprotov6.RawState{JSON: raw, Flatmap: req.RawState.Flatmap}
-	resp, err := s.ProviderServer.UpgradeResourceState(ctx, &r)
+	if err := take(&r, c); err != nil {
+		return nil, err
+	}
+	resp, err := inner(ctx, &r)
 	if err != nil || resp == nil {
 		return resp, err
 	}
-	resp.UpgradedState, err = s.put(resp.UpgradedState, c)
-	return resp, err
+	if err := put(resp, c); err != nil {
+		return nil, err
+	}
+	return resp, nil
 }
 
 // take replaces the carried attributes of a state by null, recording their

@@ -113,11 +113,13 @@ func (h *Host) connect(ctx context.Context) (*client.Client, error) {
 	}
 	pingCtx, cancel := context.WithTimeout(ctx, pingTimeout)
 	defer cancel()
-	if _, err := cli.Ping(pingCtx); err != nil {
+	ping, err := cli.Ping(pingCtx)
+	if err != nil {
 		_ = cli.Close()
 		return nil, h.errorf("cannot reach the Docker daemon: %w (%s)", err, likelyCause(err))
 	}
-	cli.NegotiateAPIVersion(ctx)
+	// Negotiating from this ping saves the second one NegotiateAPIVersion makes.
+	cli.NegotiateAPIVersionPing(ping)
 	return cli, nil
 }
 

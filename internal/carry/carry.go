@@ -47,18 +47,21 @@ func Taken(ctx context.Context, from Source, name string) (value tftypes.Value, 
 	return value, ok
 }
 
-// Hand sets the value a carried attribute has in the response's state. It
-// returns false when the request came through no carrying server: the
-// resource must then leave the value to the framework.
-func Hand(ctx context.Context, name string, value tftypes.Value) bool {
+// Active reports whether the request came through a carrying server. When
+// it did not, the framework holds the attributes and Hand does nothing.
+func Active(ctx context.Context) bool {
+	return carrierFrom(ctx) != nil
+}
+
+// Hand sets the value a carried attribute has in the response's state.
+func Hand(ctx context.Context, name string, value tftypes.Value) {
 	c := carrierFrom(ctx)
 	if c == nil {
-		return false
+		return
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.handed[name] = value
-	return true
 }
 
 type contextKey struct{}
@@ -83,8 +86,12 @@ func carrierFrom(ctx context.Context) *carrier {
 // around inner. The attributes must be computed only, so configurations
 // never set them. The provider must have no list resources, actions or
 // state stores: the wrapper serves only the core provider interface.
-func Wrap(inner tfprotov6.ProviderServer, resourceType string, attributes ...string) tfprotov6.ProviderServer {
-	return &server{ProviderServer: inner, resourceType: resourceType, attributes: attributes}
+func Wrap(ctx context.Context, inner tfprotov6.ProviderServer, resourceType string, attributes ...string) (tfprotov6.ProviderServer, error) {
+	s := &server{ProviderServer: inner, resourceType: resourceType, attributes: attributes}
+	if err := s.readSchema(ctx); err != nil {
+		return nil, err
+	}
+	return s, nil
 }
 
 type server struct {
@@ -92,54 +99,49 @@ type server struct {
 	resourceType string
 	attributes   []string
 
-	once  sync.Once
-	typ   tftypes.Object
-	types map[string]tftypes.Type
-	err   error
+	typ     tftypes.Object
+	types   map[string]tftypes.Type
+	version int64
 }
 
-// stateType reads the resource's state type from inner's schema, once.
-func (s *server) stateType(ctx context.Context) (tftypes.Object, error) {
-	s.once.Do(func() {
-		resp, err := s.GetProviderSchema(ctx, &tfprotov6.GetProviderSchemaRequest{})
-		if err != nil {
-			s.err = err
-			return
-		}
-		schema, found := resp.ResourceSchemas[s.resourceType]
-		if !found {
-			s.err = fmt.Errorf("carry: the provider has no resource type %q", s.resourceType)
-			return
-		}
-		typ, isObject := schema.ValueType().(tftypes.Object)
-		if !isObject {
-			s.err = fmt.Errorf("carry: resource type %q has no object state", s.resourceType)
-			return
-		}
-		s.typ, s.types = typ, map[string]tftypes.Type{}
-		for _, name := range s.attributes {
-			t, found := typ.AttributeTypes[name]
-			if !found {
-				s.err = fmt.Errorf("carry: resource type %q has no attribute %q", s.resourceType, name)
-				return
-			}
-			s.types[name] = t
-		}
-	})
-	return s.typ, s.err
-}
-
-// carrying reports whether requests for typeName are carried; it returns
-// a context holding a new carrier when they are.
-func (s *server) carrying(ctx context.Context, typeName string) (context.Context, *carrier, error) {
-	if typeName != s.resourceType {
-		return ctx, nil, nil
+// readSchema reads the resource's state type and version from inner.
+func (s *server) readSchema(ctx context.Context) error {
+	resp, err := s.GetProviderSchema(ctx, &tfprotov6.GetProviderSchemaRequest{})
+	if err != nil {
+		return err
 	}
-	if _, err := s.stateType(ctx); err != nil {
-		return ctx, nil, err
+	for _, d := range resp.Diagnostics {
+		if d.Severity == tfprotov6.DiagnosticSeverityError {
+			return fmt.Errorf("carry: the provider schema: %s: %s", d.Summary, d.Detail)
+		}
+	}
+	schema, found := resp.ResourceSchemas[s.resourceType]
+	if !found {
+		return fmt.Errorf("carry: the provider has no resource type %q", s.resourceType)
+	}
+	typ, isObject := schema.ValueType().(tftypes.Object)
+	if !isObject {
+		return fmt.Errorf("carry: resource type %q has no object state", s.resourceType)
+	}
+	s.typ, s.types, s.version = typ, map[string]tftypes.Type{}, schema.Version
+	for _, name := range s.attributes {
+		t, found := typ.AttributeTypes[name]
+		if !found {
+			return fmt.Errorf("carry: resource type %q has no attribute %q", s.resourceType, name)
+		}
+		s.types[name] = t
+	}
+	return nil
+}
+
+// carrying returns a context holding a new carrier for requests of the
+// carried resource type, and nil for others.
+func (s *server) carrying(ctx context.Context, typeName string) (context.Context, *carrier) {
+	if typeName != s.resourceType {
+		return ctx, nil
 	}
 	c := newCarrier()
-	return context.WithValue(ctx, contextKey{}, c), c, nil
+	return context.WithValue(ctx, contextKey{}, c), c
 }
 
 func (s *server) ReadResource(ctx context.Context, req *tfprotov6.ReadResourceRequest) (*tfprotov6.ReadResourceResponse, error) {
@@ -148,9 +150,8 @@ func (s *server) ReadResource(ctx context.Context, req *tfprotov6.ReadResourceRe
 			r.CurrentState, err = s.take(r.CurrentState, c, Prior)
 			return err
 		},
-		func(resp *tfprotov6.ReadResourceResponse, c *carrier) (err error) {
-			resp.NewState, err = s.put(resp.NewState, c)
-			return err
+		func(resp *tfprotov6.ReadResourceResponse, c *carrier) {
+			resp.NewState = s.put(resp.NewState, c, &resp.Diagnostics)
 		})
 }
 
@@ -166,9 +167,8 @@ func (s *server) PlanResourceChange(ctx context.Context, req *tfprotov6.PlanReso
 			r.ProposedNewState, err = s.take(r.ProposedNewState, nil, Prior)
 			return err
 		},
-		func(resp *tfprotov6.PlanResourceChangeResponse, c *carrier) (err error) {
-			resp.PlannedState, err = s.put(resp.PlannedState, c)
-			return err
+		func(resp *tfprotov6.PlanResourceChangeResponse, c *carrier) {
+			resp.PlannedState = s.put(resp.PlannedState, c, &resp.Diagnostics)
 		})
 }
 
@@ -181,71 +181,64 @@ func (s *server) ApplyResourceChange(ctx context.Context, req *tfprotov6.ApplyRe
 			r.PlannedState, err = s.take(r.PlannedState, c, Planned)
 			return err
 		},
-		func(resp *tfprotov6.ApplyResourceChangeResponse, c *carrier) (err error) {
-			resp.NewState, err = s.put(resp.NewState, c)
-			return err
+		func(resp *tfprotov6.ApplyResourceChangeResponse, c *carrier) {
+			resp.NewState = s.put(resp.NewState, c, &resp.Diagnostics)
 		})
 }
 
 func (s *server) ImportResourceState(ctx context.Context, req *tfprotov6.ImportResourceStateRequest) (*tfprotov6.ImportResourceStateResponse, error) {
 	return serve(ctx, s, req.TypeName, req, s.ProviderServer.ImportResourceState,
 		func(*tfprotov6.ImportResourceStateRequest, *carrier) error { return nil },
-		func(resp *tfprotov6.ImportResourceStateResponse, c *carrier) (err error) {
+		func(resp *tfprotov6.ImportResourceStateResponse, c *carrier) {
 			for _, imported := range resp.ImportedResources {
 				if imported != nil && imported.TypeName == s.resourceType {
-					if imported.State, err = s.put(imported.State, c); err != nil {
-						return err
-					}
+					imported.State = s.put(imported.State, c, &resp.Diagnostics)
 				}
 			}
-			return nil
 		})
 }
 
 // UpgradeResourceState carries the attributes around the framework's
-// decoding of the stored JSON. A state upgrader of the resource would see
-// them null: a resource that needs one must stop carrying those attributes.
+// decoding of the stored JSON, for states of the current schema version
+// only: those of older versions go to the resource's upgraders whole.
 func (s *server) UpgradeResourceState(ctx context.Context, req *tfprotov6.UpgradeResourceStateRequest) (*tfprotov6.UpgradeResourceStateResponse, error) {
 	return serve(ctx, s, req.TypeName, req, s.ProviderServer.UpgradeResourceState,
 		func(r *tfprotov6.UpgradeResourceStateRequest, c *carrier) error {
-			if r.RawState == nil || len(r.RawState.JSON) == 0 {
+			if r.RawState == nil || len(r.RawState.JSON) == 0 || r.Version != s.version {
 				return nil
 			}
 			raw, err := s.takeJSON(r.RawState.JSON, c)
 			r.RawState = &tfprotov6.RawState{JSON: raw, Flatmap: r.RawState.Flatmap}
 			return err
 		},
-		func(resp *tfprotov6.UpgradeResourceStateResponse, c *carrier) (err error) {
-			resp.UpgradedState, err = s.put(resp.UpgradedState, c)
-			return err
+		func(resp *tfprotov6.UpgradeResourceStateResponse, c *carrier) {
+			resp.UpgradedState = s.put(resp.UpgradedState, c, &resp.Diagnostics)
 		})
 }
 
 // serve runs one request. For a carried resource type, take adjusts a copy
 // of the request before inner serves it, and put finishes the response.
+// A request whose states cannot be taken apart is served uncarried: the
+// framework then decodes the attributes itself, with its own conversions
+// and diagnostics, and the resource reads them from the framework.
 func serve[Req, Resp any](ctx context.Context, s *server, typeName string, req *Req,
 	inner func(context.Context, *Req) (*Resp, error),
 	take func(*Req, *carrier) error,
-	put func(*Resp, *carrier) error,
+	put func(*Resp, *carrier),
 ) (*Resp, error) {
-	ctx, c, err := s.carrying(ctx, typeName)
-	if err != nil {
-		return nil, err
-	}
+	carried, c := s.carrying(ctx, typeName)
 	if c == nil {
 		return inner(ctx, req)
 	}
 	r := *req
 	if err := take(&r, c); err != nil {
-		return nil, err
+		return inner(ctx, req)
 	}
-	resp, err := inner(ctx, &r)
+	resp, err := inner(carried, &r)
 	if err != nil || resp == nil {
 		return resp, err
 	}
-	if err := put(resp, c); err != nil {
-		return nil, err
-	}
+	put(resp, c)
 	return resp, nil
 }
 
@@ -276,9 +269,23 @@ func (s *server) take(state *tfprotov6.DynamicValue, c *carrier, from Source) (*
 
 // put sets the carried attributes of a response state: to the values the
 // resource handed, else, where the framework left them null, to the values
-// taken from the request's prior state. A value the framework made
-// unknown (known after apply) stays unknown unless the resource handed one.
-func (s *server) put(state *tfprotov6.DynamicValue, c *carrier) (*tfprotov6.DynamicValue, error) {
+// taken from the request's prior state. A value the framework made unknown
+// (known after apply) stays unknown unless the resource handed one. On a
+// failure it adds an error to diags and leaves the state as it is.
+func (s *server) put(state *tfprotov6.DynamicValue, c *carrier, diags *[]*tfprotov6.Diagnostic) *tfprotov6.DynamicValue {
+	out, err := s.putValues(state, c)
+	if err != nil {
+		*diags = append(*diags, &tfprotov6.Diagnostic{
+			Severity: tfprotov6.DiagnosticSeverityError,
+			Summary:  "Provider error",
+			Detail:   fmt.Sprintf("Could not return %s state: %v. This is a bug in the provider; a refresh records the resource again.", s.resourceType, err),
+		})
+		return state
+	}
+	return out
+}
+
+func (s *server) putValues(state *tfprotov6.DynamicValue, c *carrier) (*tfprotov6.DynamicValue, error) {
 	attrs, err := s.decode(state)
 	if attrs == nil || err != nil {
 		return state, err
@@ -288,6 +295,9 @@ func (s *server) put(state *tfprotov6.DynamicValue, c *carrier) (*tfprotov6.Dyna
 	changed := false
 	for _, name := range s.attributes {
 		if v, handed := c.handed[name]; handed {
+			if !v.Type().Equal(s.types[name]) {
+				return nil, fmt.Errorf("attribute %s was handed as %s, want %s", name, v.Type(), s.types[name])
+			}
 			attrs[name], changed = v, true
 			continue
 		}

@@ -71,6 +71,15 @@ func (s *inner) UpgradeResourceState(ctx context.Context, req *tfprotov6.Upgrade
 	return &tfprotov6.UpgradeResourceStateResponse{UpgradedState: encode(s.respond(ctx, v))}, nil
 }
 
+func wrap(t *testing.T, in *inner) tfprotov6.ProviderServer {
+	t.Helper()
+	s, err := Wrap(context.Background(), in, thing, "instances")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
 func instances(names ...string) tftypes.Value {
 	values := make([]tftypes.Value, len(names))
 	for i, name := range names {
@@ -114,8 +123,11 @@ func instancesOf(t *testing.T, dv *tfprotov6.DynamicValue) tftypes.Value {
 // echo answers with the state received, after handing hand (if set).
 func echo(hand *tftypes.Value) func(context.Context, tftypes.Value) tftypes.Value {
 	return func(ctx context.Context, v tftypes.Value) tftypes.Value {
-		if hand != nil && !Hand(ctx, "instances", *hand) {
-			panic("Hand found no carrier")
+		if hand != nil {
+			if !Active(ctx) {
+				panic("no carrier")
+			}
+			Hand(ctx, "instances", *hand)
 		}
 		return v
 	}
@@ -128,7 +140,7 @@ func TestReadTakesTheAttributeAndPutsWhatIsHanded(t *testing.T) {
 		taken, _ = Taken(ctx, Prior, "instances")
 		return echo(&fresh)(ctx, v)
 	}}
-	resp, err := Wrap(in, thing, "instances").ReadResource(context.Background(), &tfprotov6.ReadResourceRequest{TypeName: thing, CurrentState: encode(state(prior))})
+	resp, err := wrap(t, in).ReadResource(context.Background(), &tfprotov6.ReadResourceRequest{TypeName: thing, CurrentState: encode(state(prior))})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -154,7 +166,7 @@ func TestPlanWithNothingHanded(t *testing.T) {
 	} {
 		t.Run(name, func(t *testing.T) {
 			in := &inner{respond: func(context.Context, tftypes.Value) tftypes.Value { return state(tc.planned) }}
-			resp, err := Wrap(in, thing, "instances").PlanResourceChange(context.Background(), &tfprotov6.PlanResourceChangeRequest{
+			resp, err := wrap(t, in).PlanResourceChange(context.Background(), &tfprotov6.PlanResourceChangeRequest{
 				TypeName: thing, PriorState: encode(state(prior)), ProposedNewState: encode(state(prior)),
 			})
 			if err != nil {
@@ -184,7 +196,7 @@ func TestApplyTakesPriorAndPlanned(t *testing.T) {
 		gotPlanned, _ = Taken(ctx, Planned, "instances")
 		return echo(&applied)(ctx, v)
 	}}
-	resp, err := Wrap(in, thing, "instances").ApplyResourceChange(context.Background(), &tfprotov6.ApplyResourceChangeRequest{
+	resp, err := wrap(t, in).ApplyResourceChange(context.Background(), &tfprotov6.ApplyResourceChangeRequest{
 		TypeName: thing, PriorState: encode(state(prior)), PlannedState: encode(state(planned)),
 	})
 	if err != nil {
@@ -202,15 +214,15 @@ func TestOtherResourceTypesPassThrough(t *testing.T) {
 	prior := instances("db-0")
 	carried := true
 	in := &inner{respond: func(ctx context.Context, v tftypes.Value) tftypes.Value {
-		carried = Hand(ctx, "instances", nullInstances)
+		carried = Active(ctx)
 		return v
 	}}
-	resp, err := Wrap(in, thing, "instances").ReadResource(context.Background(), &tfprotov6.ReadResourceRequest{TypeName: "test_other", CurrentState: encode(state(prior))})
+	resp, err := wrap(t, in).ReadResource(context.Background(), &tfprotov6.ReadResourceRequest{TypeName: "test_other", CurrentState: encode(state(prior))})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if carried {
-		t.Error("Hand found a carrier for a resource type that is not carried")
+		t.Error("a resource type that is not carried got a carrier")
 	}
 	if got := instancesOf(t, resp.NewState); !got.Equal(prior) {
 		t.Errorf("instances = %v, want them untouched: %v", got, prior)
@@ -220,7 +232,7 @@ func TestOtherResourceTypesPassThrough(t *testing.T) {
 func TestUpgradeCarriesTheStoredJSON(t *testing.T) {
 	stored := `{"name":"db","instances":[{"name":"db-0","ordinal":0},{"name":"db-1","ordinal":1}]}`
 	in := &inner{respond: func(_ context.Context, v tftypes.Value) tftypes.Value { return v }}
-	resp, err := Wrap(in, thing, "instances").UpgradeResourceState(context.Background(), &tfprotov6.UpgradeResourceStateRequest{
+	resp, err := wrap(t, in).UpgradeResourceState(context.Background(), &tfprotov6.UpgradeResourceStateRequest{
 		TypeName: thing, RawState: &tfprotov6.RawState{JSON: []byte(stored)},
 	})
 	if err != nil {
@@ -234,8 +246,56 @@ func TestUpgradeCarriesTheStoredJSON(t *testing.T) {
 	}
 }
 
+func TestUpgradeOfAnOlderVersionIsNotCarried(t *testing.T) {
+	stored := `{"name":"db","instances":[{"name":"db-0","ordinal":0}]}`
+	in := &inner{respond: func(_ context.Context, v tftypes.Value) tftypes.Value { return v }}
+	resp, err := wrap(t, in).UpgradeResourceState(context.Background(), &tfprotov6.UpgradeResourceStateRequest{
+		TypeName: thing, Version: 1, RawState: &tfprotov6.RawState{JSON: []byte(stored)},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := in.received[0]; !got.Equal(state(instances("db-0"))) {
+		t.Errorf("the framework's upgraders got %v, want the whole stored state", got)
+	}
+	if got := instancesOf(t, resp.UpgradedState); !got.Equal(instances("db-0")) {
+		t.Errorf("upgraded instances = %v", got)
+	}
+}
+
+func TestStatesTheFastDecoderRefusesGoToTheFramework(t *testing.T) {
+	// tftypes reads a number from a JSON string; the fast decoder does not.
+	stored := `{"name":"db","instances":[{"name":"db-0","ordinal":"0"}]}`
+	in := &inner{respond: func(_ context.Context, v tftypes.Value) tftypes.Value { return v }}
+	resp, err := wrap(t, in).UpgradeResourceState(context.Background(), &tfprotov6.UpgradeResourceStateRequest{
+		TypeName: thing, RawState: &tfprotov6.RawState{JSON: []byte(stored)},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := instancesOf(t, resp.UpgradedState); !got.Equal(instances("db-0")) {
+		t.Errorf("upgraded instances = %v, want the framework's reading of the stored ones", got)
+	}
+}
+
+func TestAWronglyTypedHandIsAnErrorNotACrash(t *testing.T) {
+	wrong := tftypes.NewValue(tftypes.List{ElementType: tftypes.String}, []tftypes.Value{tftypes.NewValue(tftypes.String, "db-0")})
+	in := &inner{respond: echo(&wrong)}
+	current := encode(state(instances("db-0")))
+	resp, err := wrap(t, in).ReadResource(context.Background(), &tfprotov6.ReadResourceRequest{TypeName: thing, CurrentState: current})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(resp.Diagnostics) != 1 || !strings.Contains(resp.Diagnostics[0].Detail, "instances was handed as") {
+		t.Fatalf("diagnostics = %v, want one naming the mistyped attribute", resp.Diagnostics)
+	}
+	if got := instancesOf(t, resp.NewState); !got.IsNull() {
+		t.Errorf("instances = %v, want the framework's state left as it was", got)
+	}
+}
+
 func TestUnknownAttributeIsRefused(t *testing.T) {
-	_, err := Wrap(&inner{}, thing, "replicas").ReadResource(context.Background(), &tfprotov6.ReadResourceRequest{TypeName: thing, CurrentState: encode(state(nullInstances))})
+	_, err := Wrap(context.Background(), &inner{}, thing, "replicas")
 	if err == nil || !strings.Contains(err.Error(), `no attribute "replicas"`) {
 		t.Errorf("err = %v, want the missing attribute named", err)
 	}

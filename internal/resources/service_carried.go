@@ -6,6 +6,7 @@ import (
 
 	"github.com/hashicorp/terraform-plugin-framework/diag"
 	"github.com/hashicorp/terraform-plugin-framework/types"
+	"github.com/hashicorp/terraform-plugin-go/tftypes"
 
 	"github.com/statefulhq/terraform-provider-stateful/internal/carry"
 )
@@ -52,18 +53,27 @@ func getModel(ctx context.Context, data modelSource, from carry.Source, m *servi
 }
 
 // setModel writes a response's state or plan; the carried attributes go
-// to the provider server, and the framework sees them null.
+// to the provider server, and the framework sees them null. They are handed
+// only once the framework took the rest, so a failed write hands nothing.
 func setModel(ctx context.Context, data modelTarget, m serviceModel) diag.Diagnostics {
 	var diags diag.Diagnostics
-	for name, field := range m.carried() {
-		v, err := field.ToTerraformValue(ctx)
-		if err != nil {
-			diags.AddError("Unexpected "+name+" value", fmt.Sprintf("cannot write %s to the state (%v); this is a bug in the provider", name, err))
-			continue
-		}
-		if carry.Hand(ctx, name, v) {
+	values := map[string]tftypes.Value{}
+	if carry.Active(ctx) {
+		for name, field := range m.carried() {
+			v, err := field.ToTerraformValue(ctx)
+			if err != nil {
+				diags.AddError("Unexpected "+name+" value", fmt.Sprintf("cannot write %s to the state (%v); this is a bug in the provider", name, err))
+				continue
+			}
+			values[name] = v
 			*field = types.ListNull(field.ElementType(ctx))
 		}
 	}
-	return append(diags, data.Set(ctx, m)...)
+	if diags.Append(data.Set(ctx, m)...); diags.HasError() {
+		return diags
+	}
+	for name, v := range values {
+		carry.Hand(ctx, name, v)
+	}
+	return diags
 }

@@ -20,8 +20,8 @@ type machine struct {
 func render(m machine, ns []int, results map[int][]sample) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "## stateful_service provider vs Docker floor\n\n")
-	fmt.Fprintf(&b, "Machine: nproc %d, Docker %s, %s. Medians of %d run(s); floor parallelism %d.\n\n",
-		m.cpus, m.docker, m.terraform, m.runs, floorParallelism)
+	fmt.Fprintf(&b, "Machine: nproc %d, Docker %s, %s. Medians of %d run(s), each timing %d no-op plans; floor parallelism %d.\n\n",
+		m.cpus, m.docker, m.terraform, m.runs, planRepeats, floorParallelism)
 	if m.slow != "" {
 		fmt.Fprintf(&b, "**Warning:** %s. Provider figures include this stall; the floor lists no volumes.\n\n", m.slow)
 	}
@@ -70,6 +70,14 @@ func medianOf(samples []sample, value func(sample) float64) float64 {
 	vs := make([]float64, 0, len(samples))
 	for _, s := range samples {
 		vs = append(vs, value(s))
+	}
+	return median(vs)
+}
+
+// median of vs, which it sorts.
+func median(vs []float64) float64 {
+	if len(vs) == 0 {
+		return 0
 	}
 	slices.Sort(vs)
 	if len(vs)%2 == 1 {

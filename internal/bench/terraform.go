@@ -67,6 +67,35 @@ type measured struct {
 	peakKB  int64
 }
 
+// planRepeats is how many no-op plans each run times: a plan takes a
+// fraction of a second, so one alone moves with whatever else the machine
+// does; their median does not.
+const planRepeats = 5
+
+func repeats(op int) int {
+	if op == opPlan {
+		return planRepeats
+	}
+	return 1
+}
+
+// repeat runs one terraform command n times and reports the median time,
+// the last call count and the highest peak memory.
+func (tf *terraform) repeat(ctx context.Context, dir string, n int, args ...string) (measured, error) {
+	var out measured
+	times := make([]float64, 0, n)
+	for range n {
+		m, err := tf.run(ctx, dir, args...)
+		if err != nil {
+			return measured{}, err
+		}
+		times = append(times, m.seconds)
+		out = measured{calls: m.calls, logged: out.logged || m.logged, peakKB: max(out.peakKB, m.peakKB)}
+	}
+	out.seconds = median(times)
+	return out, nil
+}
+
 // benchProvider runs create, no-op plan, rolling update and destroy at N
 // replicas in a fresh directory.
 func benchProvider(ctx context.Context, tf *terraform, d *dockerEnv, n int, s *sample) error {
@@ -102,7 +131,7 @@ func benchProvider(ctx context.Context, tf *terraform, d *dockerEnv, n int, s *s
 		if err := os.WriteFile(filepath.Join(dir, "main.tf"), []byte(serviceConfig(service, n, st.wave, st.bootstrap)), 0o600); err != nil {
 			return err
 		}
-		m, err := tf.run(ctx, dir, st.args...)
+		m, err := tf.repeat(ctx, dir, repeats(st.op), st.args...)
 		if err != nil {
 			return err
 		}

@@ -76,9 +76,11 @@ func run() error {
 		return err
 	}
 
+	// Runs go round the replica counts, so that a slow spell of the
+	// machine falls on every N rather than on one.
 	results := make(map[int][]sample, len(ns))
-	for _, n := range ns {
-		for r := range runs {
+	for r := range runs {
+		for _, n := range ns {
 			fmt.Fprintf(os.Stderr, "bench: N=%d run %d/%d\n", n, r+1, runs)
 			s, err := runOnce(ctx, tf, d, n)
 			if err != nil {

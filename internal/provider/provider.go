@@ -28,7 +28,7 @@ var (
 func NewServer(version string) func() (tfprotov6.ProviderServer, error) {
 	return func() (tfprotov6.ProviderServer, error) {
 		framework := providerserver.NewProtocol6(New(version)())()
-		return carry.Wrap(context.Background(), framework, "stateful_service", resources.CarriedAttributes...)
+		return carry.Wrap(context.Background(), framework, "stateful_service", resources.CarriedAttributes()...)
 	}
 }
 

@@ -3,6 +3,8 @@ package resources
 import (
 	"context"
 	"fmt"
+	"maps"
+	"slices"
 
 	"github.com/hashicorp/terraform-plugin-framework/diag"
 	"github.com/hashicorp/terraform-plugin-framework/types"
@@ -11,14 +13,17 @@ import (
 	"github.com/statefulhq/terraform-provider-stateful/internal/carry"
 )
 
-// CarriedAttributes are the stateful_service attributes with an entry per
-// replica. The provider server carries them around the plugin framework
+// carried returns, by name, the stateful_service attributes with an entry
+// per replica. The provider server carries them around the plugin framework
 // (see package carry), so a refresh or plan does not grow with replicas.
-var CarriedAttributes = []string{"instances", "rollout"}
-
-// carried returns the model's carried attributes by name.
 func (m *serviceModel) carried() map[string]*types.List {
 	return map[string]*types.List{"instances": &m.Instances, "rollout": &m.Rollout}
+}
+
+// CarriedAttributes names the attributes the provider server must carry:
+// those of carried, so the two never disagree.
+func CarriedAttributes() []string {
+	return slices.Sorted(maps.Keys((&serviceModel{}).carried()))
 }
 
 type modelSource interface {

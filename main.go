@@ -2,14 +2,14 @@
 package main
 
 import (
+	"context"
 	"flag"
 	"log"
 	"os"
 	"runtime/debug"
 	"strings"
 
-	"github.com/hashicorp/terraform-plugin-go/tfprotov6"
-	"github.com/hashicorp/terraform-plugin-go/tfprotov6/tf6server"
+	"github.com/hashicorp/terraform-plugin-framework/providerserver"
 
 	"github.com/statefulhq/terraform-provider-stateful/internal/provider"
 )
@@ -24,15 +24,10 @@ func main() {
 	quietSDKLogs()
 	collectLessOften()
 
-	var opts []tf6server.ServeOpt
-	if debug {
-		opts = append(opts, tf6server.WithManagedDebug())
-	}
-	server, err := provider.NewServer(version)()
-	if err != nil {
-		log.Fatal(err)
-	}
-	err = tf6server.Serve("registry.terraform.io/statefulhq/stateful", func() tfprotov6.ProviderServer { return server }, opts...)
+	err := providerserver.Serve(context.Background(), provider.New(version), providerserver.ServeOpts{
+		Address: "registry.terraform.io/statefulhq/stateful",
+		Debug:   debug,
+	})
 	if err != nil {
 		log.Fatal(err)
 	}

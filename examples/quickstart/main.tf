@@ -58,14 +58,11 @@ resource "stateful_service" "kv" {
 }
 
 output "replicas" {
-  description = "Each replica: name, state, address on the service network, and its published URL."
+  description = "Each replica: name, address on the service network, and its published URL."
   value = [for i in stateful_service.kv.instances : {
     name    = i.name
-    state   = i.state
-    health  = i.health
     address = i.address
-    data    = i.volumes[0].source
-    url     = "http://127.0.0.1:${18080 + i.ordinal}"
+    url     = "http://${i.ports[0].host_ip}:${i.ports[0].host_port}"
   }]
 }
 

@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hashicorp/terraform-plugin-framework/providerserver"
 	"github.com/hashicorp/terraform-plugin-go/tfprotov6"
 	"github.com/hashicorp/terraform-plugin-testing/terraform"
 
@@ -28,7 +29,7 @@ import (
 
 // ProviderFactories serves the provider in-process to the Terraform CLI.
 var ProviderFactories = map[string]func() (tfprotov6.ProviderServer, error){
-	"stateful": provider.NewServer("test"),
+	"stateful": providerserver.NewProtocol6WithError(provider.New("test")()),
 }
 
 var (
@@ -54,9 +55,9 @@ func Main(m *testing.M, setups ...Setup) {
 		os.Exit(m.Run())
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-	err := Docker().Ping(ctx)
+	err := Local().Ping(ctx)
 	if err == nil {
-		err = BuildWorkloadImages(ctx, Docker())
+		err = BuildWorkloadImages(ctx, Local())
 	}
 	var cleanups []func()
 	for _, setup := range setups {

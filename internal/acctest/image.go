@@ -9,8 +9,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
-
-	"github.com/statefulhq/terraform-provider-stateful/internal/docker"
 )
 
 // Tags of the workload image the tests and the demo build locally. v1 and
@@ -27,8 +25,8 @@ func RepoRoot() string {
 }
 
 // BuildWorkloadImages compiles the workload program statically and builds
-// its FROM scratch image under both tags on host. Nothing is pulled.
-func BuildWorkloadImages(ctx context.Context, host *docker.Host) error {
+// its FROM scratch image under both tags on the daemon. Nothing is pulled.
+func BuildWorkloadImages(ctx context.Context, daemon *Engine) error {
 	dir, err := os.MkdirTemp("", "stateful-workload-")
 	if err != nil {
 		return err
@@ -57,7 +55,7 @@ func BuildWorkloadImages(ctx context.Context, host *docker.Host) error {
 		if err != nil {
 			return err
 		}
-		if err := host.BuildImage(ctx, buildContext, []string{tag}, map[string]string{"VERSION": version}); err != nil {
+		if err := daemon.BuildImage(ctx, buildContext, []string{tag}, map[string]string{"VERSION": version}); err != nil {
 			return err
 		}
 	}

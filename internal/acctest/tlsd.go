@@ -33,7 +33,10 @@ type Daemon struct {
 	KeyPEM   string
 	// OtherCAPEM signed nothing the daemon presents.
 	OtherCAPEM string
-	Host       *docker.Host
+	// Host reaches the daemon as the provider does, Engine for what the
+	// tests do behind the provider's back.
+	Host   *docker.Host
+	Engine *Engine
 	// Gateway is the daemon's bridge address on this machine: containers
 	// of every daemon here reach the ports it publishes there.
 	Gateway string
@@ -125,7 +128,7 @@ func StartDaemon(ctx context.Context, bridge, cidr, pool string) (*Daemon, error
 		d.Remove()
 		return nil, err
 	}
-	if err := BuildWorkloadImages(ctx, d.Host); err != nil {
+	if err := BuildWorkloadImages(ctx, d.Engine); err != nil {
 		d.Remove()
 		return nil, fmt.Errorf("daemon on %s: %w", bridge, err)
 	}
@@ -144,10 +147,14 @@ func (d *Daemon) Start(ctx context.Context) error {
 	if err := d.cmd.Start(); err != nil {
 		return err
 	}
-	if d.Host, err = waitForDaemon(ctx, docker.Config{Name: "tls", Endpoint: d.Endpoint, TLS: &docker.TLSConfig{CAPEM: d.CAPEM, CertPEM: d.CertPEM, KeyPEM: d.KeyPEM}}); err != nil {
+	d.Engine = newTLSEngine(d.Endpoint, d.CAPEM, d.CertPEM, d.KeyPEM)
+	if err := waitForDaemon(ctx, d.Engine); err != nil {
 		log, _ := os.ReadFile(logFile.Name())
 		return fmt.Errorf("%w; dockerd log:\n%s", err, log)
 	}
+	// A new Host: a provider host keeps its first connection, or its
+	// failure, for good.
+	d.Host = docker.NewHost(docker.Config{Name: "tls", Endpoint: d.Endpoint, TLS: &docker.TLSConfig{CAPEM: d.CAPEM, CertPEM: d.CertPEM, KeyPEM: d.KeyPEM}})
 	return nil
 }
 
@@ -175,17 +182,15 @@ func (d *Daemon) Remove() {
 	_ = os.RemoveAll(d.execRoot)
 }
 
-// waitForDaemon pings a starting daemon until it answers (a Host keeps its
-// first connection error, so each attempt uses a new one).
-func waitForDaemon(ctx context.Context, cfg docker.Config) (*docker.Host, error) {
+// waitForDaemon pings a starting daemon until it answers.
+func waitForDaemon(ctx context.Context, daemon *Engine) error {
 	var err error
 	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(200 * time.Millisecond) {
-		host := docker.NewHost(cfg)
-		if err = host.Ping(ctx); err == nil {
-			return host, nil
+		if err = daemon.Ping(ctx); err == nil {
+			return nil
 		}
 	}
-	return nil, err
+	return err
 }
 
 func ensureBridge(bridge, cidr string) error {

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/docker/docker/api/types/container"
@@ -15,6 +14,8 @@ import (
 	"github.com/docker/docker/api/types/network"
 	"github.com/docker/docker/api/types/volume"
 	"github.com/docker/docker/client"
+
+	"github.com/statefulhq/terraform-provider-stateful/internal/parallel"
 )
 
 const (
@@ -79,7 +80,7 @@ func (d *dockerEnv) removeLabeled(ctx context.Context, selector string) error {
 	if err != nil {
 		return fmt.Errorf("cleanup %s: %w", selector, err)
 	}
-	errs := []error{parallel(len(cs), func(i int) error {
+	errs := []error{parallel.Run(len(cs), floorParallelism, func(i int) error {
 		return d.cli.ContainerRemove(ctx, cs[i].ID, container.RemoveOptions{Force: true})
 	})}
 	nets, err := d.cli.NetworkList(ctx, network.ListOptions{Filters: f})
@@ -156,7 +157,7 @@ func (f *floor) create(ctx context.Context) error {
 	if _, err := f.cli.NetworkCreate(ctx, f.network, network.CreateOptions{Driver: "bridge", Labels: f.labels()}); err != nil {
 		return err
 	}
-	return parallel(f.n, func(i int) error {
+	return parallel.Run(f.n, floorParallelism, func(i int) error {
 		if _, err := f.cli.VolumeCreate(ctx, volume.CreateOptions{Name: f.name(i) + "-data", Driver: "local", Labels: f.labels()}); err != nil {
 			return err
 		}
@@ -192,7 +193,7 @@ func (f *floor) list(ctx context.Context) error {
 
 // replace: stop-first replacement of every replica with WAVE=2.
 func (f *floor) replace(ctx context.Context) error {
-	return parallel(f.n, func(i int) error {
+	return parallel.Run(f.n, floorParallelism, func(i int) error {
 		if err := f.remove(ctx, i); err != nil {
 			return err
 		}
@@ -203,7 +204,7 @@ func (f *floor) replace(ctx context.Context) error {
 // destroy: every container, then the network; volumes stay, as the
 // provider keeps them.
 func (f *floor) destroy(ctx context.Context) error {
-	if err := parallel(f.n, func(i int) error { return f.remove(ctx, i) }); err != nil {
+	if err := parallel.Run(f.n, floorParallelism, func(i int) error { return f.remove(ctx, i) }); err != nil {
 		return err
 	}
 	// As the provider does: the daemon releases endpoints shortly after
@@ -263,21 +264,4 @@ func (f *floor) remove(ctx context.Context, i int) error {
 		return err
 	}
 	return f.cli.ContainerRemove(ctx, f.ids[i], container.RemoveOptions{})
-}
-
-// parallel runs fn(0..n-1) with at most floorParallelism at once and
-// reports every failure.
-func parallel(n int, fn func(i int) error) error {
-	slots := make(chan struct{}, floorParallelism)
-	errs := make([]error, n)
-	var wg sync.WaitGroup
-	for i := range n {
-		slots <- struct{}{}
-		wg.Go(func() {
-			defer func() { <-slots }()
-			errs[i] = fn(i)
-		})
-	}
-	wg.Wait()
-	return errors.Join(errs...)
 }

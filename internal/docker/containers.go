@@ -59,7 +59,7 @@ func (h *Host) ListReplicas(ctx context.Context, service string) ([]reconcile.Ob
 			Health:      healthFromStatus(c.Status),
 			Address:     address(c.NetworkSettings, spec.NetworkName(service)),
 			Spec:        c.Labels[spec.LabelSpec],
-			Mounts:      observedMounts(c.Mounts),
+			Published:   published(c.Ports),
 		})
 	}
 	sort.SliceStable(out, func(i, j int) bool {
@@ -184,21 +184,8 @@ func (h *Host) RemoveContainer(ctx context.Context, id string, grace time.Durati
 	return nil
 }
 
-// StopContainer stops a container within grace, keeping it.
-func (h *Host) StopContainer(ctx context.Context, id string, grace time.Duration) error {
-	cli, err := h.client(ctx)
-	if err != nil {
-		return err
-	}
-	seconds := int((grace + time.Second - 1) / time.Second)
-	if err := cli.ContainerStop(ctx, id, container.StopOptions{Timeout: &seconds}); err != nil {
-		return h.errorf("stop container %s: %w", shortID(id), err)
-	}
-	return nil
-}
-
-// InspectContainer returns the daemon's full view of a container.
-func (h *Host) InspectContainer(ctx context.Context, id string) (container.InspectResponse, error) {
+// inspectContainer returns the daemon's full view of a container.
+func (h *Host) inspectContainer(ctx context.Context, id string) (container.InspectResponse, error) {
 	cli, err := h.client(ctx)
 	if err != nil {
 		return container.InspectResponse{}, err
@@ -218,7 +205,7 @@ func (h *Host) WaitReady(ctx context.Context, id string, minReady time.Duration)
 	ticker := time.NewTicker(readyPollInterval)
 	defer ticker.Stop()
 	for {
-		info, err := h.InspectContainer(ctx, id)
+		info, err := h.inspectContainer(ctx, id)
 		if err != nil {
 			return err
 		}
@@ -279,37 +266,52 @@ func healthSuffix(s *container.State) string {
 }
 
 // logTail returns the last log lines of a container, formatted for an error.
+// A container the daemon is restarting can refuse its log for a moment, so
+// reading is tried a few times before the error says the log is unreadable.
 func (h *Host) logTail(ctx context.Context, id string) string {
+	var err error
+	for attempt := 0; attempt < 3; attempt++ {
+		if attempt > 0 {
+			time.Sleep(300 * time.Millisecond)
+		}
+		var text string
+		if text, err = h.readLogTail(ctx, id); err == nil && text == "" {
+			return "; its log is empty"
+		} else if err == nil {
+			return "; last log lines:\n" + text
+		}
+	}
+	return "; its log could not be read: " + err.Error()
+}
+
+func (h *Host) readLogTail(ctx context.Context, id string) (string, error) {
 	cli, err := h.client(ctx)
 	if err != nil {
-		return ""
+		return "", err
 	}
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
 	rc, err := cli.ContainerLogs(ctx, id, container.LogsOptions{ShowStdout: true, ShowStderr: true, Tail: logTailLines})
 	if err != nil {
-		return ""
+		return "", err
 	}
 	defer func() { _ = rc.Close() }()
 	var out bytes.Buffer
 	if _, err := stdcopy.StdCopy(&out, &out, rc); err != nil && out.Len() == 0 {
-		return ""
+		return "", err
 	}
-	text := strings.TrimSpace(out.String())
-	if text == "" {
-		return "; its log is empty"
-	}
-	return "; last log lines:\n" + text
+	return strings.TrimSpace(out.String()), nil
 }
 
-func observedMounts(points []container.MountPoint) []reconcile.ObservedMount {
-	out := make([]reconcile.ObservedMount, 0, len(points))
-	for _, p := range points {
-		source := p.Source
-		if p.Type == mount.TypeVolume {
-			source = p.Name
+// published lists the published ports of a listed container; the daemon
+// lists them only while it runs.
+func published(ports []container.Port) []reconcile.PublishedPort {
+	out := make([]reconcile.PublishedPort, 0, len(ports))
+	for _, p := range ports {
+		if p.PublicPort == 0 {
+			continue
 		}
-		out = append(out, reconcile.ObservedMount{Source: source, Target: p.Destination})
+		out = append(out, reconcile.PublishedPort{Internal: int(p.PrivatePort), Protocol: p.Type, HostIP: p.IP, HostPort: int(p.PublicPort)})
 	}
 	return out
 }
@@ -350,16 +352,4 @@ func shortID(id string) string {
 		return id[:12]
 	}
 	return id
-}
-
-// RenameContainer renames a container.
-func (h *Host) RenameContainer(ctx context.Context, id, name string) error {
-	cli, err := h.client(ctx)
-	if err != nil {
-		return err
-	}
-	if err := cli.ContainerRename(ctx, id, name); err != nil {
-		return h.errorf("rename container %s: %w", shortID(id), err)
-	}
-	return nil
 }

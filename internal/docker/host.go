@@ -291,10 +291,3 @@ func likelyCause(err error) string {
 	}
 	return "check the endpoint and that the daemon runs"
 }
-
-// Ping connects to the daemon if not yet connected and reports whether it
-// answers.
-func (h *Host) Ping(ctx context.Context) error {
-	_, err := h.client(ctx)
-	return err
-}

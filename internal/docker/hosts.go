@@ -2,13 +2,12 @@ package docker
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"slices"
 	"sort"
 	"strings"
-	"sync"
 
+	"github.com/statefulhq/terraform-provider-stateful/internal/parallel"
 	"github.com/statefulhq/terraform-provider-stateful/internal/reconcile"
 )
 
@@ -77,17 +76,12 @@ func ListVolumesOn(ctx context.Context, hosts []*Host, service string, drivers .
 // onEach runs fn on every host concurrently.
 func onEach[T any](hosts []*Host, fn func(*Host) (T, error)) ([]T, error) {
 	out := make([]T, len(hosts))
-	errs := make([]error, len(hosts))
-	var wg sync.WaitGroup
-	for i, h := range hosts {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			out[i], errs[i] = fn(h)
-		}()
-	}
-	wg.Wait()
-	return out, errors.Join(errs...)
+	err := parallel.Run(len(hosts), len(hosts), func(i int) error {
+		var err error
+		out[i], err = fn(hosts[i])
+		return err
+	})
+	return out, err
 }
 
 // Calls sums the Docker API calls made to every host.

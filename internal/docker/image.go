@@ -8,7 +8,6 @@ import (
 	"io"
 
 	cerrdefs "github.com/containerd/errdefs"
-	"github.com/docker/docker/api/types/build"
 	"github.com/docker/docker/api/types/image"
 
 	"github.com/statefulhq/terraform-provider-stateful/internal/spec"
@@ -58,30 +57,6 @@ func (h *Host) pull(ctx context.Context, ref string) error {
 	}
 	defer func() { _ = rc.Close() }()
 	return drainProgress(rc)
-}
-
-// BuildImage builds an image from a tar build context with the classic
-// builder (no network needed for FROM scratch).
-func (h *Host) BuildImage(ctx context.Context, buildContext io.Reader, tags []string, args map[string]string) error {
-	cli, err := h.client(ctx)
-	if err != nil {
-		return err
-	}
-	buildArgs := map[string]*string{}
-	for k, v := range args {
-		buildArgs[k] = &v
-	}
-	resp, err := cli.ImageBuild(ctx, buildContext, build.ImageBuildOptions{
-		Tags: tags, BuildArgs: buildArgs, Remove: true, ForceRemove: true, Version: build.BuilderV1,
-	})
-	if err != nil {
-		return h.errorf("build image %v: %w", tags, err)
-	}
-	defer func() { _ = resp.Body.Close() }()
-	if err := drainProgress(resp.Body); err != nil {
-		return h.errorf("build image %v: %w", tags, err)
-	}
-	return nil
 }
 
 // drainProgress reads a JSON progress stream to its end and returns the

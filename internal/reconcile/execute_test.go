@@ -109,7 +109,7 @@ func TestExecuteRunsEachKindAsItsRuntimeCalls(t *testing.T) {
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
 			rt := &fakeRuntime{}
-			if err := Execute(context.Background(), rt, desired("v1", 0, 1), []Action{tc.action}); err != nil {
+			if err := Execute(context.Background(), rt, desired("v1", 0, 1), []Action{tc.action}, ExecOptions{}); err != nil {
 				t.Fatalf("Execute: %v", err)
 			}
 			if got := rt.recorded(); !reflect.DeepEqual(got, tc.want) {
@@ -123,7 +123,7 @@ func TestExecuteCreatesTheDesiredReplicaOfTheOrdinal(t *testing.T) {
 	var got spec.Replica
 	rt := &recordingCreate{into: &got}
 	d := desired("v7", 3, 4)
-	if err := Execute(context.Background(), rt, d, []Action{{Kind: Create, Ordinal: 4, Name: "db-4"}}); err != nil {
+	if err := Execute(context.Background(), rt, d, []Action{{Kind: Create, Ordinal: 4, Name: "db-4"}}, ExecOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	if !reflect.DeepEqual(got, d[1]) {
@@ -150,7 +150,7 @@ func TestExecuteRunsActionsInOrder(t *testing.T) {
 		{Kind: Start, Ordinal: 1, Name: "db-1", ContainerID: "c1"},
 		{Kind: Replace, Ordinal: 2, Name: "db-2", ContainerID: "c2"},
 	}
-	if err := Execute(context.Background(), rt, desired("v1", 0, 1, 2), actions); err != nil {
+	if err := Execute(context.Background(), rt, desired("v1", 0, 1, 2), actions, ExecOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	want := []string{
@@ -199,7 +199,7 @@ func TestExecuteStopsAtTheFirstFailure(t *testing.T) {
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
 			rt := &fakeRuntime{fail: failOn(tc.fail)}
-			err := Execute(context.Background(), rt, desired("v2", 0, 1, 2), actions)
+			err := Execute(context.Background(), rt, desired("v2", 0, 1, 2), actions, ExecOptions{})
 			if err == nil || err.Error() != tc.wantErr {
 				t.Fatalf("err = %v, want %q", err, tc.wantErr)
 			}
@@ -222,7 +222,7 @@ func TestExecuteDoesNotStartAnActionOnceCancelled(t *testing.T) {
 		}
 	}}
 	actions := []Action{{Kind: Create, Ordinal: 0, Name: "db-0"}, {Kind: Create, Ordinal: 1, Name: "db-1"}}
-	err := Execute(ctx, rt, desired("v1", 0, 1), actions)
+	err := Execute(ctx, rt, desired("v1", 0, 1), actions, ExecOptions{})
 	if !errors.Is(err, context.Canceled) {
 		t.Fatalf("err = %v, want context.Canceled", err)
 	}
@@ -238,7 +238,7 @@ func TestExecuteWithCancelledContextRunsNothing(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	rt := &fakeRuntime{}
-	err := Execute(ctx, rt, desired("v1", 0), []Action{{Kind: Remove, Ordinal: 0, Name: "db-0", ContainerID: "c0"}})
+	err := Execute(ctx, rt, desired("v1", 0), []Action{{Kind: Remove, Ordinal: 0, Name: "db-0", ContainerID: "c0"}}, ExecOptions{})
 	if !errors.Is(err, context.Canceled) || !strings.HasPrefix(err.Error(), "db-0: remove: not started") {
 		t.Fatalf("err = %v", err)
 	}
@@ -249,7 +249,7 @@ func TestExecuteWithCancelledContextRunsNothing(t *testing.T) {
 
 func TestExecuteWithoutActionsDoesNothing(t *testing.T) {
 	rt := &fakeRuntime{}
-	if err := Execute(context.Background(), rt, desired("v1", 0), nil); err != nil {
+	if err := Execute(context.Background(), rt, desired("v1", 0), nil, ExecOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	if got := rt.recorded(); len(got) != 0 {
@@ -259,7 +259,7 @@ func TestExecuteWithoutActionsDoesNothing(t *testing.T) {
 
 func TestExecuteRejectsAnUnknownKind(t *testing.T) {
 	rt := &fakeRuntime{}
-	err := Execute(context.Background(), rt, desired("v1", 0), []Action{{Kind: "explode", Ordinal: 0, Name: "db-0"}})
+	err := Execute(context.Background(), rt, desired("v1", 0), []Action{{Kind: "explode", Ordinal: 0, Name: "db-0"}}, ExecOptions{})
 	if err == nil || err.Error() != `db-0: explode: unknown action kind "explode"` {
 		t.Fatalf("err = %v", err)
 	}
@@ -277,10 +277,13 @@ func removals(n int) []Action {
 	return out
 }
 
-func TestExecuteParallelRunsEveryActionAndJoinsAllErrors(t *testing.T) {
+// independent runs actions as destroy does.
+var independent = ExecOptions{Independent: true}
+
+func TestExecuteIndependentRunsEveryActionAndJoinsAllErrors(t *testing.T) {
 	rt := &fakeRuntime{fail: failOn("remove c-db-1", "wait new-db-7")}
 	actions := append(removals(6), Action{Kind: Create, Ordinal: 7, Name: "db-7"}, Action{Kind: Start, Ordinal: 8, Name: "db-8", ContainerID: "c8"})
-	err := ExecuteParallel(context.Background(), rt, desired("v1", 7, 8), actions, 3)
+	err := Execute(context.Background(), rt, desired("v1", 7, 8), actions, independent)
 	if err == nil {
 		t.Fatal("no error")
 	}
@@ -302,12 +305,12 @@ func TestExecuteParallelRunsEveryActionAndJoinsAllErrors(t *testing.T) {
 	}
 }
 
-func TestExecuteParallelSucceedsWithNil(t *testing.T) {
+func TestExecuteIndependentSucceedsWithNil(t *testing.T) {
 	rt := &fakeRuntime{}
-	if err := ExecuteParallel(context.Background(), rt, nil, removals(4), 2); err != nil {
+	if err := Execute(context.Background(), rt, nil, removals(4), independent); err != nil {
 		t.Fatalf("err = %v", err)
 	}
-	if err := ExecuteParallel(context.Background(), rt, nil, nil, 2); err != nil {
+	if err := Execute(context.Background(), rt, nil, nil, independent); err != nil {
 		t.Fatalf("no actions: err = %v", err)
 	}
 	if got := len(rt.recorded()); got != 4 {
@@ -315,13 +318,13 @@ func TestExecuteParallelSucceedsWithNil(t *testing.T) {
 	}
 }
 
-func TestExecuteParallelKeepsEachActionsCallsInOrder(t *testing.T) {
+func TestExecuteIndependentKeepsEachActionsCallsInOrder(t *testing.T) {
 	rt := &fakeRuntime{}
 	actions := []Action{
 		{Kind: Replace, Ordinal: 0, Name: "db-0", ContainerID: "c-db-0"},
 		{Kind: Replace, Ordinal: 1, Name: "db-1", ContainerID: "c-db-1"},
 	}
-	if err := ExecuteParallel(context.Background(), rt, desired("v1", 0, 1), actions, 2); err != nil {
+	if err := Execute(context.Background(), rt, desired("v1", 0, 1), actions, independent); err != nil {
 		t.Fatal(err)
 	}
 	calls := rt.recorded()
@@ -339,30 +342,19 @@ func TestExecuteParallelKeepsEachActionsCallsInOrder(t *testing.T) {
 	}
 }
 
-func TestExecuteParallelNeverExceedsTheLimit(t *testing.T) {
-	cases := map[string]struct {
-		limit, wantMax int
-	}{
-		"limit 1 is sequential": {1, 1},
-		"limit 0 means 1":       {0, 1},
-		"limit -3 means 1":      {-3, 1},
-		"limit 3":               {3, 3},
+func TestExecuteIndependentNeverExceedsMaxParallel(t *testing.T) {
+	n := 2*MaxParallel + 3
+	rt := &fakeRuntime{delay: 5 * time.Millisecond}
+	if err := Execute(context.Background(), rt, nil, removals(n), independent); err != nil {
+		t.Fatal(err)
 	}
-	for name, tc := range cases {
-		t.Run(name, func(t *testing.T) {
-			rt := &fakeRuntime{delay: 5 * time.Millisecond}
-			if err := ExecuteParallel(context.Background(), rt, nil, removals(9), tc.limit); err != nil {
-				t.Fatal(err)
-			}
-			if got := len(rt.recorded()); got != 9 {
-				t.Fatalf("%d calls, want 9", got)
-			}
-			if rt.maxInFlight > tc.wantMax {
-				t.Fatalf("%d calls in flight at once, limit %d", rt.maxInFlight, tc.wantMax)
-			}
-			if tc.wantMax > 1 && rt.maxInFlight < 2 {
-				t.Fatalf("at most %d call in flight: actions did not run in parallel", rt.maxInFlight)
-			}
-		})
+	if got := len(rt.recorded()); got != n {
+		t.Fatalf("%d calls, want %d", got, n)
+	}
+	if rt.maxInFlight > MaxParallel {
+		t.Fatalf("%d calls in flight at once, limit %d", rt.maxInFlight, MaxParallel)
+	}
+	if rt.maxInFlight < 2 {
+		t.Fatalf("at most %d call in flight: actions did not run in parallel", rt.maxInFlight)
 	}
 }

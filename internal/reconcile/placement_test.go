@@ -29,12 +29,12 @@ func TestPlanAcrossHostsKeepsPlacedReplicasAndMovesTheRest(t *testing.T) {
 		on(obs("c1", 1, StateRunning, "v1"), "b"),
 		on(obs("c2", 2, StateRunning, "v1"), "a"),
 	}
-	actions, _ := PlanWith(want, observed, Options{ShowHosts: true})
+	actions, _ := Plan(want, observed, Options{ShowHosts: true})
 	got := render(actions)
 	if wantLines := []string{"db-2: replace on b (moved from host a) @c2"}; !reflect.DeepEqual(got, wantLines) {
 		t.Fatalf("actions = %q, want %q", got, wantLines)
 	}
-	held, _ := PlanWith(want, observed, Options{ShowHosts: true, Partition: 3})
+	held, _ := Plan(want, observed, Options{ShowHosts: true, Partition: 3})
 	if got, wantLines := render(held), []string{"db-2: held back on b (partition 3; moved from host a) @c2"}; !reflect.DeepEqual(got, wantLines) {
 		t.Fatalf("below the partition: %q, want %q", got, wantLines)
 	}
@@ -46,7 +46,7 @@ func TestPlanAcrossHostsKeepsPlacedReplicasAndMovesTheRest(t *testing.T) {
 func TestPlanAcrossHostsNamesTheHostOfEachLaunch(t *testing.T) {
 	want := placedOn(desired("v2", 0, 1), map[int]string{0: "a", 1: "b"})
 	observed := []Observed{on(obs("c1", 1, StateRunning, "v1"), "b")}
-	actions, _ := PlanWith(want, observed, Options{ShowHosts: true})
+	actions, _ := Plan(want, observed, Options{ShowHosts: true})
 	if got, wantLines := render(actions), []string{"db-0: create on a", "db-1: replace on b (spec changed) @c1"}; !reflect.DeepEqual(got, wantLines) {
 		t.Fatalf("actions = %q, want %q", got, wantLines)
 	}
@@ -55,7 +55,7 @@ func TestPlanAcrossHostsNamesTheHostOfEachLaunch(t *testing.T) {
 func TestPlanKeepsTheDuplicateOnTheDesiredHost(t *testing.T) {
 	want := placedOn(desired("v1", 0), map[int]string{0: "b"})
 	observed := []Observed{on(obs("ca", 0, StateRunning, "v1"), "a"), on(obs("cb", 0, StateRunning, "v1"), "b")}
-	actions, _ := PlanWith(want, observed, Options{})
+	actions, _ := Plan(want, observed, Options{})
 	if got, wantLines := render(actions), []string{"db-0: remove (duplicate of ordinal 0) @ca"}; !reflect.DeepEqual(got, wantLines) {
 		t.Fatalf("actions = %q, want %q", got, wantLines)
 	}
@@ -68,11 +68,11 @@ func TestChangedVolumesAreComparedOnTheReplicasHost(t *testing.T) {
 	observed := []Observed{on(obs("c0", 0, StateRunning, "v1"), "b")}
 	// The same name on another host, with another definition, is another volume.
 	volumes := []ObservedVolume{{Host: "a", Name: "db-data-0", Definition: "old"}, {Host: "b", Name: "db-data-0", Definition: "new"}}
-	if actions, blocked := PlanWith(want, observed, Options{Volumes: volumes}); len(actions) != 0 || len(blocked) != 0 {
+	if actions, blocked := Plan(want, observed, Options{Volumes: volumes}); len(actions) != 0 || len(blocked) != 0 {
 		t.Fatalf("actions = %q, blocked = %v; want nothing to do", render(actions), blocked)
 	}
 	volumes[1].Definition = "old"
-	if _, blocked := PlanWith(want, observed, Options{Volumes: volumes}); len(blocked) != 1 {
+	if _, blocked := Plan(want, observed, Options{Volumes: volumes}); len(blocked) != 1 {
 		t.Fatalf("blocked = %v, want the volume on b", blocked)
 	}
 }
@@ -84,7 +84,7 @@ func TestExecuteRoutesEachCallToItsHost(t *testing.T) {
 		{Kind: Start, Ordinal: 0, Name: "db-0", ContainerID: "c0", Host: "a", Batch: 2},
 	}
 	rt := &fakeRuntime{}
-	if err := Execute(context.Background(), rt, want, actions); err != nil {
+	if err := Execute(context.Background(), rt, want, actions, ExecOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	wantCalls := []string{"remove c1@a", "create db-1@b", "start new-db-1@b", "wait new-db-1@b", "start c0@a", "wait c0@a"}
@@ -128,7 +128,7 @@ func TestAMoveRevertsToTheOldHostAsItWasThere(t *testing.T) {
 		observed = append(observed, Observed{ID: "c" + r.Name, Name: r.Name, Host: "a", Ordinal: r.Ordinal, State: StateRunning,
 			Fingerprint: r.Fingerprint, Spec: r.Container.Labels[spec.LabelSpec]})
 	}
-	actions, _ := PlanWith(desired, observed, Options{Desired: &svc})
+	actions, _ := Plan(desired, observed, Options{Desired: &svc})
 	if len(actions) != 1 || actions[0].Previous == nil {
 		t.Fatalf("actions = %q, want one move with its previous replica", render(actions))
 	}

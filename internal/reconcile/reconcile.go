@@ -33,14 +33,17 @@ type Observed struct {
 	Address     string
 	// Spec is the raw service-definition label, for import.
 	Spec string
-	// Mounts are the container's mounts: Docker volume names or host paths.
-	Mounts []ObservedMount
+	// Published are the container's published ports, as the daemon lists
+	// them (only while it runs).
+	Published []PublishedPort
 }
 
-// ObservedMount is one mount of an observed container.
-type ObservedMount struct {
-	Source string
-	Target string
+// PublishedPort is one container port published on the host.
+type PublishedPort struct {
+	Internal int
+	Protocol string
+	HostIP   string
+	HostPort int
 }
 
 // Kind is what an action does to a replica.
@@ -136,15 +139,10 @@ func (a Action) String() string {
 // removals first, highest ordinal first, to free names and ports; then
 // missing and stopped replicas in ascending ordinal order, to restore
 // availability; then replacements, highest ordinal first, one at a time.
-func Plan(desired []spec.Replica, observed []Observed) []Action {
-	actions, _ := PlanWith(desired, observed, Options{})
-	return actions
-}
-
-// PlanWith is Plan with volumes: a changed volume definition replaces the
-// replica and recreates the volume when the volume opts in, and is reported
-// as Blocked otherwise; scale-down deletes data when retention says so.
-func PlanWith(desired []spec.Replica, observed []Observed, opts Options) ([]Action, []Blocked) {
+// A changed volume definition replaces the replica and recreates the volume
+// when the volume opts in, and is reported as Blocked otherwise; scale-down
+// deletes data when retention says so.
+func Plan(desired []spec.Replica, observed []Observed, opts Options) ([]Action, []Blocked) {
 	slots, condemned := assign(desired, observed)
 	changed, blocked := changedVolumes(desired, opts.Volumes, len(observed) == 0)
 	var removals, repairs, replacements []Action

@@ -21,6 +21,12 @@ func desired(fp string, ordinals ...int) []spec.Replica {
 	return out
 }
 
+// plan is Plan without options, for tests that only look at the actions.
+func plan(desired []spec.Replica, observed []Observed) []Action {
+	actions, _ := Plan(desired, observed, Options{})
+	return actions
+}
+
 // obs is an observed container of service "db", named after its ordinal.
 func obs(id string, ordinal int, state, fp string) Observed {
 	return Observed{ID: id, Name: spec.ReplicaName("db", ordinal), Ordinal: ordinal, State: state, Fingerprint: fp}
@@ -204,7 +210,7 @@ func TestPlan(t *testing.T) {
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
-			actions := Plan(tc.desired, tc.observed)
+			actions := plan(tc.desired, tc.observed)
 			if got := render(actions); !reflect.DeepEqual(got, tc.want) {
 				t.Fatalf("Plan:\n  %s\nwant:\n  %s", strings.Join(got, "\n  "), strings.Join(tc.want, "\n  "))
 			}
@@ -222,7 +228,7 @@ func TestPlanRemovalOfDuplicateUsesTheObservedName(t *testing.T) {
 		obs("c0", 0, "running", "v1"),
 		{ID: "stray", Name: "db-0-copy", Ordinal: 0, State: "exited", Fingerprint: "v1"},
 	}
-	got := Plan(desired("v1", 0), observed)
+	got := plan(desired("v1", 0), observed)
 	want := []Action{{Kind: Remove, Ordinal: 0, Name: "db-0-copy", ContainerID: "stray", Reason: "duplicate of ordinal 0"}}
 	if !reflect.DeepEqual(unbatched(got), want) {
 		t.Fatalf("Plan = %+v, want %+v", got, want)
@@ -234,7 +240,7 @@ func TestPlanDoesNotModifyItsInputs(t *testing.T) {
 	o := []Observed{obs("c3", 3, "running", "v1"), obs("c1", 1, "exited", "v0"), obs("c0", 0, "running", "v1")}
 	dCopy := append([]spec.Replica(nil), d...)
 	oCopy := append([]Observed(nil), o...)
-	Plan(d, o)
+	Plan(d, o, Options{})
 	if !reflect.DeepEqual(d, dCopy) || !reflect.DeepEqual(o, oCopy) {
 		t.Fatalf("Plan reordered or changed its inputs:\n%+v\n%+v", d, o)
 	}
@@ -271,7 +277,7 @@ func TestPlanPropertiesOverRandomStates(t *testing.T) {
 	r := rand.New(rand.NewPCG(1, 2))
 	for iteration := range 500 {
 		d, observed := randomCase(r)
-		actions := Plan(d, observed)
+		actions := plan(d, observed)
 		fail := func(format string, args ...any) {
 			t.Helper()
 			t.Fatalf("iteration %d: %s\ndesired %+v\nobserved %+v\nplan:\n  %s", iteration,
@@ -372,11 +378,11 @@ func TestPlanIgnoresTheOrderOfObservations(t *testing.T) {
 	r := rand.New(rand.NewPCG(3, 4))
 	for iteration := range 300 {
 		d, observed := randomCase(r)
-		want := render(Plan(d, observed))
+		want := render(plan(d, observed))
 		for range 5 {
 			shuffled := append([]Observed(nil), observed...)
 			r.Shuffle(len(shuffled), func(i, j int) { shuffled[i], shuffled[j] = shuffled[j], shuffled[i] })
-			if got := render(Plan(d, shuffled)); !reflect.DeepEqual(got, want) {
+			if got := render(plan(d, shuffled)); !reflect.DeepEqual(got, want) {
 				t.Fatalf("iteration %d: plan depends on observation order:\n  %s\nvs\n  %s", iteration,
 					strings.Join(got, "\n  "), strings.Join(want, "\n  "))
 			}
@@ -389,7 +395,7 @@ func TestPlanOfItsOwnOutcomeIsEmpty(t *testing.T) {
 	r := rand.New(rand.NewPCG(5, 6))
 	for iteration := range 300 {
 		d, observed := randomCase(r)
-		actions := Plan(d, observed)
+		actions := plan(d, observed)
 		after := map[string]Observed{}
 		for _, o := range observed {
 			after[o.ID] = o
@@ -412,7 +418,7 @@ func TestPlanOfItsOwnOutcomeIsEmpty(t *testing.T) {
 		for _, o := range after {
 			result = append(result, o)
 		}
-		if again := Plan(d, result); len(again) != 0 {
+		if again := plan(d, result); len(again) != 0 {
 			t.Fatalf("iteration %d: after applying\n  %s\nPlan still wants\n  %s", iteration,
 				strings.Join(render(actions), "\n  "), strings.Join(render(again), "\n  "))
 		}

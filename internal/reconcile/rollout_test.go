@@ -38,7 +38,7 @@ func mixedObserved() []Observed {
 	}
 }
 
-func TestPlanWithNumbersBatches(t *testing.T) {
+func TestPlanNumbersBatches(t *testing.T) {
 	lines := []string{
 		"db-6: remove (scale down) @c6",
 		"db-5: remove (scale down) @c5",
@@ -63,19 +63,19 @@ func TestPlanWithNumbersBatches(t *testing.T) {
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
-			actions, _ := PlanWith(desired("v2", 0, 1, 2, 3, 4), mixedObserved(), tc.opts)
+			actions, _ := Plan(desired("v2", 0, 1, 2, 3, 4), mixedObserved(), tc.opts)
 			want := make([]string, len(lines))
 			for i, line := range lines {
 				want[i] = line + " #" + strconv.Itoa(tc.batch[i])
 			}
 			if got := batched(actions); !reflect.DeepEqual(got, want) {
-				t.Fatalf("PlanWith:\n  %s\nwant:\n  %s", strings.Join(got, "\n  "), strings.Join(want, "\n  "))
+				t.Fatalf("Plan:\n  %s\nwant:\n  %s", strings.Join(got, "\n  "), strings.Join(want, "\n  "))
 			}
 		})
 	}
 }
 
-func TestPlanWithStartsBatchesAtOne(t *testing.T) {
+func TestPlanStartsBatchesAtOne(t *testing.T) {
 	cases := map[string]struct {
 		observed []Observed
 		opts     Options
@@ -103,16 +103,16 @@ func TestPlanWithStartsBatchesAtOne(t *testing.T) {
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
-			actions, _ := PlanWith(desired("v1", 0, 1, 2), tc.observed, tc.opts)
+			actions, _ := Plan(desired("v1", 0, 1, 2), tc.observed, tc.opts)
 			if got := batched(actions); !reflect.DeepEqual(got, tc.want) {
-				t.Fatalf("PlanWith:\n  %s\nwant:\n  %s", strings.Join(got, "\n  "), strings.Join(tc.want, "\n  "))
+				t.Fatalf("Plan:\n  %s\nwant:\n  %s", strings.Join(got, "\n  "), strings.Join(tc.want, "\n  "))
 			}
 		})
 	}
 }
 
 func TestPlanNumbersBatchesOneByOne(t *testing.T) {
-	got := batched(Plan(desired("v2", 0, 1, 2, 3, 4), mixedObserved()))
+	got := batched(plan(desired("v2", 0, 1, 2, 3, 4), mixedObserved()))
 	want := []string{
 		"db-6: remove (scale down) @c6 #1",
 		"db-5: remove (scale down) @c5 #2",
@@ -157,7 +157,7 @@ func TestBatchesGroupsConsecutiveBatchNumbersAndSkipsHolds(t *testing.T) {
 	}
 }
 
-func TestPlanWithPartition(t *testing.T) {
+func TestPlanPartition(t *testing.T) {
 	running := func(fp string, ordinals ...int) []Observed {
 		var out []Observed
 		for _, o := range ordinals {
@@ -251,18 +251,18 @@ func TestPlanWithPartition(t *testing.T) {
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
-			actions, _ := PlanWith(tc.desired, tc.observed, tc.opts)
+			actions, _ := Plan(tc.desired, tc.observed, tc.opts)
 			if got := batched(actions); !reflect.DeepEqual(got, tc.want) {
-				t.Fatalf("PlanWith:\n  %s\nwant:\n  %s", strings.Join(got, "\n  "), strings.Join(tc.want, "\n  "))
+				t.Fatalf("Plan:\n  %s\nwant:\n  %s", strings.Join(got, "\n  "), strings.Join(tc.want, "\n  "))
 			}
 		})
 	}
 }
 
-func TestPlanWithHoldsAVolumeRecreationBelowThePartition(t *testing.T) {
+func TestPlanHoldsAVolumeRecreationBelowThePartition(t *testing.T) {
 	d := renderService(t, volumeService(2, pluginVol("data", "/data", true, true)))
 	opts := Options{Volumes: currentVolumes(d, "db-data-0", "db-data-1"), Partition: 1}
-	actions, blocked := PlanWith(d, upToDate(d, 0, 1), opts)
+	actions, blocked := Plan(d, upToDate(d, 0, 1), opts)
 	if len(blocked) != 0 {
 		t.Fatalf("blocked = %+v", blocked)
 	}
@@ -280,7 +280,7 @@ func TestPlanWithHoldsAVolumeRecreationBelowThePartition(t *testing.T) {
 func TestExecuteNeverRunsHeldBackActions(t *testing.T) {
 	observed := []Observed{obs("c0", 0, StateRunning, "v1"), obs("c1", 1, StateRunning, "v1"), obs("c2", 2, StateRunning, "v1")}
 	d := desired("v2", 0, 1, 2)
-	actions, _ := PlanWith(d, observed, Options{Partition: 2})
+	actions, _ := Plan(d, observed, Options{Partition: 2})
 	if got, want := render(actions), []string{
 		"db-2: replace (spec changed) @c2",
 		"db-1: held back (partition 2; spec changed) @c1",
@@ -289,7 +289,7 @@ func TestExecuteNeverRunsHeldBackActions(t *testing.T) {
 		t.Fatalf("plan = %q, want %q", got, want)
 	}
 	rt := &fakeRuntime{}
-	if err := Execute(context.Background(), rt, d, actions); err != nil {
+	if err := Execute(context.Background(), rt, d, actions, ExecOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	if got, want := rt.recorded(), []string{"remove c2", "create db-2", "start new-db-2", "wait new-db-2"}; !reflect.DeepEqual(got, want) {
@@ -317,7 +317,7 @@ func observedFrom(rs []spec.Replica) []Observed {
 	return out
 }
 
-func TestPlanWithNamesWhatChangedInReplaceReasons(t *testing.T) {
+func TestPlanNamesWhatChangedInReplaceReasons(t *testing.T) {
 	base := func() spec.Service { return volumeService(2, pluginVol("data", "/data", true, false)) }
 	cases := map[string]struct {
 		old       func(s *spec.Service) // the running replicas' service, from base
@@ -379,35 +379,35 @@ func TestPlanWithNamesWhatChangedInReplaceReasons(t *testing.T) {
 			if tc.noDesired {
 				opts.Desired = nil
 			}
-			actions, _ := PlanWith(renderService(t, updated), observed, opts)
+			actions, _ := Plan(renderService(t, updated), observed, opts)
 			want := []string{
 				fmt.Sprintf("db-1: replace (%s) @c1", tc.want),
 				fmt.Sprintf("db-0: replace (%s) @c0", tc.want),
 			}
 			if got := render(actions); !reflect.DeepEqual(got, want) {
-				t.Fatalf("PlanWith:\n  %s\nwant:\n  %s", strings.Join(got, "\n  "), strings.Join(want, "\n  "))
+				t.Fatalf("Plan:\n  %s\nwant:\n  %s", strings.Join(got, "\n  "), strings.Join(want, "\n  "))
 			}
 		})
 	}
 }
 
-func TestPlanWithExplainsATemplateChangeOnScaling(t *testing.T) {
+func TestPlanExplainsATemplateChangeOnScaling(t *testing.T) {
 	old := volumeService(2)
 	old.Env = map[string]string{"PEERS": "{{.Replicas}}"}
 	updated := old
 	updated.Replicas = 3
-	actions, _ := PlanWith(renderService(t, updated), observedFrom(renderService(t, old)), Options{Desired: &updated})
+	actions, _ := Plan(renderService(t, updated), observedFrom(renderService(t, old)), Options{Desired: &updated})
 	want := []string{
 		"db-2: create",
 		"db-1: replace (secret or template values changed) @c1",
 		"db-0: replace (secret or template values changed) @c0",
 	}
 	if got := render(actions); !reflect.DeepEqual(got, want) {
-		t.Fatalf("PlanWith:\n  %s\nwant:\n  %s", strings.Join(got, "\n  "), strings.Join(want, "\n  "))
+		t.Fatalf("Plan:\n  %s\nwant:\n  %s", strings.Join(got, "\n  "), strings.Join(want, "\n  "))
 	}
 }
 
-func TestPlanWithExplainsAMissingReplicaByWhatWasKnown(t *testing.T) {
+func TestPlanExplainsAMissingReplicaByWhatWasKnown(t *testing.T) {
 	observed := []Observed{obs("c0", 0, StateRunning, "v1"), obs("c1", 1, StateRunning, "v1"), obs("c2", 2, StateRunning, "v1")}
 	cases := map[string]struct {
 		known map[int]bool
@@ -419,15 +419,15 @@ func TestPlanWithExplainsAMissingReplicaByWhatWasKnown(t *testing.T) {
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
-			actions, _ := PlanWith(desired("v1", 0, 1, 2, 3), observed, Options{Known: tc.known})
+			actions, _ := Plan(desired("v1", 0, 1, 2, 3), observed, Options{Known: tc.known})
 			if len(actions) != 1 || actions[0].String() != tc.want {
-				t.Fatalf("PlanWith = %q, want [%q]", render(actions), tc.want)
+				t.Fatalf("Plan = %q, want [%q]", render(actions), tc.want)
 			}
 		})
 	}
 }
 
-func TestPlanWithRendersThePreviousSpecOfAReplacement(t *testing.T) {
+func TestPlanRendersThePreviousSpecOfAReplacement(t *testing.T) {
 	old := volumeService(2)
 	old.Env = map[string]string{"PEERS": "{{.Replicas}}"}
 	old.Secrets = []spec.Secret{{Name: "pw", Version: 1}, {Name: "gone", Version: 1}}
@@ -436,13 +436,13 @@ func TestPlanWithRendersThePreviousSpecOfAReplacement(t *testing.T) {
 	updated.Env = map[string]string{"PEERS": "{{.Replicas}}"}
 	updated.Secrets = []spec.Secret{{Name: "pw", Version: 1, Value: []byte("current")}}
 
-	actions, _ := PlanWith(renderService(t, updated), observedFrom(renderService(t, old)), Options{Desired: &updated})
+	actions, _ := Plan(renderService(t, updated), observedFrom(renderService(t, old)), Options{Desired: &updated})
 	if got, want := render(actions), []string{
 		"db-2: create",
 		"db-1: replace (image, secret gone removed) @c1",
 		"db-0: replace (image, secret gone removed) @c0",
 	}; !reflect.DeepEqual(got, want) {
-		t.Fatalf("PlanWith = %q, want %q", got, want)
+		t.Fatalf("Plan = %q, want %q", got, want)
 	}
 	if actions[0].Previous != nil {
 		t.Errorf("create has a previous spec: %+v", actions[0].Previous)
@@ -472,7 +472,7 @@ func TestPlanWithRendersThePreviousSpecOfAReplacement(t *testing.T) {
 	}
 }
 
-func TestPlanWithRendersNoPreviousSpec(t *testing.T) {
+func TestPlanRendersNoPreviousSpec(t *testing.T) {
 	old := volumeService(2)
 	updated := volumeService(2)
 	updated.Image = "postgres:17"
@@ -520,7 +520,7 @@ func TestPlanWithRendersNoPreviousSpec(t *testing.T) {
 			if tc.noDesired {
 				opts.Desired = nil
 			}
-			actions, _ := PlanWith(renderService(t, svc), observed, opts)
+			actions, _ := Plan(renderService(t, svc), observed, opts)
 			var found bool
 			for _, a := range actions {
 				if a.Ordinal != 1 {
@@ -541,7 +541,7 @@ func TestPlanWithRendersNoPreviousSpec(t *testing.T) {
 	}
 }
 
-func TestPlanWithPreviousSpecKeepsThePlanTimeSecretDigest(t *testing.T) {
+func TestPlanPreviousSpecKeepsThePlanTimeSecretDigest(t *testing.T) {
 	old := volumeService(1)
 	old.Secrets = []spec.Secret{{Name: "api", FromEnv: "API_TOKEN", Digest: "d1", Value: []byte("token")}}
 	updated := volumeService(1)
@@ -549,7 +549,7 @@ func TestPlanWithPreviousSpecKeepsThePlanTimeSecretDigest(t *testing.T) {
 	updated.Secrets = []spec.Secret{{Name: "api", FromEnv: "API_TOKEN", Digest: "d1", Value: []byte("token")}}
 	before := renderService(t, old)
 
-	actions, _ := PlanWith(renderService(t, updated), observedFrom(before), Options{Desired: &updated})
+	actions, _ := Plan(renderService(t, updated), observedFrom(before), Options{Desired: &updated})
 	if len(actions) != 1 || actions[0].Previous == nil {
 		t.Fatalf("actions = %+v, want one replacement with a previous spec", actions)
 	}
@@ -560,7 +560,7 @@ func TestPlanWithPreviousSpecKeepsThePlanTimeSecretDigest(t *testing.T) {
 	// Drift with an unchanged spec needs no previous spec.
 	dead := observedFrom(before)
 	dead[0].State = "dead"
-	actions, _ = PlanWith(before, dead, Options{Desired: &old})
+	actions, _ = Plan(before, dead, Options{Desired: &old})
 	if len(actions) != 1 || actions[0].Previous != nil {
 		t.Fatalf("actions = %+v, want one replacement without a previous spec", actions)
 	}
@@ -763,7 +763,7 @@ func (b *barrierRuntime) WaitReady(ctx context.Context, host, id string) error {
 func TestExecuteRunsTheActionsOfABatchAtOnce(t *testing.T) {
 	d := desired("v2", 0, 1, 2, 3)
 	observed := []Observed{obs("c2", 2, StateRunning, "v1"), obs("c3", 3, StateRunning, "v1")}
-	actions, _ := PlanWith(d, observed, Options{Parallel: true, MaxUnavailable: 2})
+	actions, _ := Plan(d, observed, Options{Parallel: true, MaxUnavailable: 2})
 	if got, want := batched(actions), []string{
 		"db-0: create #1",
 		"db-1: create #1",
@@ -777,7 +777,7 @@ func TestExecuteRunsTheActionsOfABatchAtOnce(t *testing.T) {
 		"new-db-0": creates, "new-db-1": creates,
 		"new-db-3": replacements, "new-db-2": replacements,
 	}}
-	if err := Execute(context.Background(), rt, d, actions); err != nil {
+	if err := Execute(context.Background(), rt, d, actions, ExecOptions{}); err != nil {
 		t.Fatalf("Execute: %v", err)
 	}
 	calls := rt.recorded()
@@ -800,7 +800,7 @@ func TestBarrierRuntimeFailsActionsRunOneByOne(t *testing.T) {
 	b := newBarrier(2, 50*time.Millisecond)
 	rt := &barrierRuntime{barriers: map[string]*barrier{"new-db-0": b, "new-db-1": b}}
 	actions := []Action{{Kind: Create, Ordinal: 0, Name: "db-0"}, {Kind: Create, Ordinal: 1, Name: "db-1"}}
-	err := Execute(context.Background(), rt, desired("v1", 0, 1), actions)
+	err := Execute(context.Background(), rt, desired("v1", 0, 1), actions, ExecOptions{})
 	if want := "db-0: create: the rest of the batch never started"; err == nil || err.Error() != want {
 		t.Fatalf("err = %v, want %q", err, want)
 	}
@@ -809,7 +809,7 @@ func TestBarrierRuntimeFailsActionsRunOneByOne(t *testing.T) {
 func TestExecuteStartsNoBatchAfterAFailedOne(t *testing.T) {
 	d := desired("v2", 0, 1, 2, 3)
 	observed := []Observed{obs("c3", 3, StateRunning, "v1")}
-	actions, _ := PlanWith(d, observed, Options{Parallel: true})
+	actions, _ := Plan(d, observed, Options{Parallel: true})
 	if got, want := batched(actions), []string{"db-0: create #1", "db-1: create #1", "db-2: create #1", "db-3: replace (spec changed) @c3 #2"}; !reflect.DeepEqual(got, want) {
 		t.Fatalf("plan = %q, want %q", got, want)
 	}
@@ -824,7 +824,7 @@ func TestExecuteStartsNoBatchAfterAFailedOne(t *testing.T) {
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
 			rt := &fakeRuntime{fail: failOn(tc.fail...)}
-			err := Execute(context.Background(), rt, d, actions)
+			err := Execute(context.Background(), rt, d, actions, ExecOptions{})
 			if err == nil || err.Error() != tc.wantErr || !errors.Is(err, errBoom) {
 				t.Fatalf("err = %v, want %q", err, tc.wantErr)
 			}
@@ -847,7 +847,7 @@ func TestExecuteStartsNoBatchAfterAFailedOne(t *testing.T) {
 	}
 }
 
-func TestPlanWithPreviousCarriesCurrentSharedVolumeCredentials(t *testing.T) {
+func TestPlanPreviousCarriesCurrentSharedVolumeCredentials(t *testing.T) {
 	shared := func(version int64) spec.Volume {
 		return spec.Volume{Name: "share", Target: "/share", PerReplica: true,
 			Shared: &spec.SharedVolume{Type: "cifs", Device: "//fs/x", CredentialsVersion: version, Credentials: "password=current"}}
@@ -859,7 +859,7 @@ func TestPlanWithPreviousCarriesCurrentSharedVolumeCredentials(t *testing.T) {
 	desired := renderService(t, updated)
 	observed := []Observed{{ID: "c0", Name: "db-0", Ordinal: 0, State: StateRunning, Fingerprint: oldReplicas[0].Fingerprint,
 		Spec: oldReplicas[0].Container.Labels[spec.LabelSpec]}}
-	actions, _ := PlanWith(desired, observed, Options{Desired: &updated})
+	actions, _ := Plan(desired, observed, Options{Desired: &updated})
 	if len(actions) != 1 || actions[0].Previous == nil {
 		t.Fatalf("actions = %+v, want one replace with a previous spec", actions)
 	}

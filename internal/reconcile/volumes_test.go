@@ -71,7 +71,7 @@ func currentVolumes(rs []spec.Replica, stale ...string) []ObservedVolume {
 	return out
 }
 
-func TestPlanWithChangedVolumeDefinitions(t *testing.T) {
+func TestPlanChangedVolumeDefinitions(t *testing.T) {
 	data := pluginVol("data", "/data", true, true)
 	wal := pluginVol("wal", "/wal", true, true)
 	blockedData := pluginVol("data", "/data", true, false)
@@ -167,7 +167,7 @@ func TestPlanWithChangedVolumeDefinitions(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			d := renderService(t, volumeService(3, tc.volumes...))
 			opts := Options{Volumes: append(currentVolumes(d, tc.stale...), tc.extra...)}
-			actions, blocked := PlanWith(d, upToDate(d, tc.observe...), opts)
+			actions, blocked := Plan(d, upToDate(d, tc.observe...), opts)
 			// nil and empty are alike: compare only when either has entries.
 			if (len(actions) > 0 || len(tc.wantActions) > 0) && !reflect.DeepEqual(unbatched(actions), tc.wantActions) {
 				t.Errorf("actions =\n  %+v\nwant\n  %+v", actions, tc.wantActions)
@@ -179,22 +179,22 @@ func TestPlanWithChangedVolumeDefinitions(t *testing.T) {
 	}
 }
 
-func TestPlanWithBlocksASharedVolumeOnItsFirstReplica(t *testing.T) {
+func TestPlanBlocksASharedVolumeOnItsFirstReplica(t *testing.T) {
 	s := volumeService(3, pluginVol("shared", "/shared", false, false))
 	s.OrdinalStart = 4
 	d := renderService(t, s)
-	_, blocked := PlanWith(d, upToDate(d, 4, 5, 6), Options{Volumes: currentVolumes(d, "db-shared")})
+	_, blocked := Plan(d, upToDate(d, 4, 5, 6), Options{Volumes: currentVolumes(d, "db-shared")})
 	if want := []Blocked{{Replica: "db-4", Volume: "shared", Source: "db-shared"}}; !reflect.DeepEqual(blocked, want) {
 		t.Fatalf("blocked = %+v, want %+v", blocked, want)
 	}
 }
 
-func TestPlanWithIgnoresVolumesOfOtherNames(t *testing.T) {
+func TestPlanIgnoresVolumesOfOtherNames(t *testing.T) {
 	d := renderService(t, volumeService(2, pluginVol("data", "/data", true, true)))
 	opts := Options{Volumes: []ObservedVolume{{Name: "db-old-0", Definition: "x"}, {Name: "db-data-5", Definition: "x"}}}
-	actions, blocked := PlanWith(d, upToDate(d, 0, 1), opts)
+	actions, blocked := Plan(d, upToDate(d, 0, 1), opts)
 	if len(actions) != 0 || len(blocked) != 0 {
-		t.Fatalf("PlanWith = %+v, %+v; want nothing", actions, blocked)
+		t.Fatalf("Plan = %+v, %+v; want nothing", actions, blocked)
 	}
 }
 
@@ -210,7 +210,7 @@ func retentionService(replicas int, whenScaled string) spec.Service {
 	return s
 }
 
-func TestPlanWithRetentionOnScaleDown(t *testing.T) {
+func TestPlanRetentionOnScaleDown(t *testing.T) {
 	cases := map[string]struct {
 		whenScaled  string
 		wantSources map[int][]string // DeleteData sources of each removed ordinal
@@ -226,7 +226,7 @@ func TestPlanWithRetentionOnScaleDown(t *testing.T) {
 			big := renderService(t, retentionService(4, tc.whenScaled))
 			observed := upToDate(big, 0, 1, 2, 3)
 			opts := Options{Volumes: currentVolumes(big), Retention: s.Retention, MountsFor: s.MountsFor}
-			actions, blocked := PlanWith(d, observed, opts)
+			actions, blocked := Plan(d, observed, opts)
 			if len(blocked) != 0 {
 				t.Fatalf("blocked = %+v", blocked)
 			}
@@ -256,11 +256,11 @@ func TestPlanWithRetentionOnScaleDown(t *testing.T) {
 	}
 }
 
-func TestPlanWithNeverDeletesDataOfADuplicate(t *testing.T) {
+func TestPlanNeverDeletesDataOfADuplicate(t *testing.T) {
 	s := retentionService(3, spec.Delete)
 	d := renderService(t, s)
 	observed := append(upToDate(d, 0, 1, 2), obs("c1-old", 1, StateExited, "old"))
-	actions, _ := PlanWith(d, observed, Options{Volumes: currentVolumes(d), Retention: s.Retention, MountsFor: s.MountsFor})
+	actions, _ := Plan(d, observed, Options{Volumes: currentVolumes(d), Retention: s.Retention, MountsFor: s.MountsFor})
 	want := []Action{{Kind: Remove, Ordinal: 1, Name: "db-1", ContainerID: "c1-old", Reason: "duplicate of ordinal 1"}}
 	if !reflect.DeepEqual(unbatched(actions), want) {
 		t.Fatalf("actions = %+v, want %+v", actions, want)
@@ -271,7 +271,7 @@ func TestPlanWithoutMountsForDeletesNothing(t *testing.T) {
 	s := retentionService(1, spec.Delete)
 	d := renderService(t, s)
 	observed := upToDate(renderService(t, retentionService(2, spec.Delete)), 0, 1)
-	actions, _ := PlanWith(d, observed, Options{Retention: s.Retention})
+	actions, _ := Plan(d, observed, Options{Retention: s.Retention})
 	want := []Action{{Kind: Remove, Ordinal: 1, Name: "db-1", ContainerID: "c1", Reason: "scale down"}}
 	if !reflect.DeepEqual(unbatched(actions), want) {
 		t.Fatalf("actions = %+v, want %+v", actions, want)
@@ -327,7 +327,7 @@ func TestExecuteVolumeActions(t *testing.T) {
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
 			rt := &fakeRuntime{fail: failOn(tc.fail)}
-			err := Execute(context.Background(), rt, desired("v1", 0, 1, 2), []Action{tc.action})
+			err := Execute(context.Background(), rt, desired("v1", 0, 1, 2), []Action{tc.action}, ExecOptions{})
 			switch {
 			case tc.errMsg == "" && err != nil:
 				t.Fatalf("Execute: %v", err)
@@ -347,7 +347,7 @@ func TestExecuteStopsAfterAFailedVolumeRemovalOfOneReplica(t *testing.T) {
 		{Kind: Replace, Ordinal: 1, Name: "db-1", ContainerID: "c1", Reason: "r", RecreateVolumes: []string{"db-data-1"}},
 	}
 	rt := &fakeRuntime{fail: failOn("remove-volume db-data-2")}
-	if err := Execute(context.Background(), rt, desired("v1", 1, 2), actions); !errors.Is(err, errBoom) {
+	if err := Execute(context.Background(), rt, desired("v1", 1, 2), actions, ExecOptions{}); !errors.Is(err, errBoom) {
 		t.Fatalf("err = %v, want boom", err)
 	}
 	if got, want := rt.recorded(), []string{"remove c2", "remove-volume db-data-2"}; !reflect.DeepEqual(got, want) {
@@ -355,11 +355,11 @@ func TestExecuteStopsAfterAFailedVolumeRemovalOfOneReplica(t *testing.T) {
 	}
 }
 
-func TestPlanWithRecreatesAnOptedInSharedVolumeOnlyWhenNoReplicaRuns(t *testing.T) {
+func TestPlanRecreatesAnOptedInSharedVolumeOnlyWhenNoReplicaRuns(t *testing.T) {
 	rs := renderService(t, volumeService(2, pluginVol("shared", "/shared", false, true)))
 	volumes := currentVolumes(rs, "db-shared")
 
-	actions, blocked := PlanWith(rs, nil, Options{Volumes: volumes})
+	actions, blocked := Plan(rs, nil, Options{Volumes: volumes})
 	if len(blocked) != 0 {
 		t.Fatalf("blocked = %v, want none while no replica runs", blocked)
 	}
@@ -367,7 +367,7 @@ func TestPlanWithRecreatesAnOptedInSharedVolumeOnlyWhenNoReplicaRuns(t *testing.
 		t.Fatalf("actions = %+v, want the first create alone to recreate db-shared", actions)
 	}
 
-	_, blocked = PlanWith(rs, upToDate(rs, 0), Options{Volumes: volumes})
+	_, blocked = Plan(rs, upToDate(rs, 0), Options{Volumes: volumes})
 	if len(blocked) != 1 {
 		t.Fatalf("blocked = %v, want db-shared blocked while replica 0 runs", blocked)
 	}

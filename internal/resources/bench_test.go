@@ -1,7 +1,6 @@
 package resources
 
 import (
-	"context"
 	"fmt"
 	"testing"
 
@@ -20,8 +19,7 @@ func benchObserved(b *testing.B, n int) []reconcile.Observed {
 	out := make([]reconcile.Observed, n)
 	for i, r := range replicas {
 		out[i] = reconcile.Observed{ID: fmt.Sprintf("%064d", i), Name: r.Name, Host: "default", Ordinal: r.Ordinal, Fingerprint: r.Fingerprint,
-			State: "running", Address: "172.18.0.2", Spec: r.Container.Labels[spec.LabelSpec],
-			Mounts: []reconcile.ObservedMount{{Source: r.Container.Mounts[0].Source, Target: "/data"}}}
+			State: "running", Address: "172.18.0.2", Spec: r.Container.Labels[spec.LabelSpec]}
 	}
 	return out
 }
@@ -31,7 +29,7 @@ func benchObserved(b *testing.B, n int) []reconcile.Observed {
 func BenchmarkObservedInstances(b *testing.B) {
 	observed := benchObserved(b, 100)
 	for b.Loop() {
-		if _, diags := instancesValue(context.Background(), observedInstances(observed)); diags.HasError() {
+		if _, diags := instancesValue(observedInstances(observed, nil)); diags.HasError() {
 			b.Fatal(diags)
 		}
 	}
@@ -44,15 +42,15 @@ func BenchmarkPlanDecision(b *testing.B) {
 	svc := spec.Service{Name: "bench", Image: "img", Replicas: 100, Restart: spec.DefaultRestart, StopGracePeriod: "5s", PullPolicy: spec.PullMissing,
 		Env:     map[string]string{"WAVE": "1"},
 		Volumes: []spec.Volume{{Name: "data", Target: "/data", PerReplica: true, Plugin: &spec.PluginVolume{Driver: "local"}}}}
-	prior := observedInstances(observed)
+	prior := observedInstances(observed, nil)
 	svc.Placed, _ = svc.Place(prior[0].Host.ValueString(), currentHosts(observed), nil, true)
 	for b.Loop() {
 		desired, err := svc.Render()
 		if err != nil {
 			b.Fatal(err)
 		}
-		actions, _ := reconcile.PlanWith(desired, observed, reconcile.Options{Desired: &svc, MountsFor: svc.MountsFor})
-		if _, diags := instancesValue(context.Background(), plannedInstances(prior, desired, actions, true)); diags.HasError() {
+		actions, _ := reconcile.Plan(desired, observed, reconcile.Options{Desired: &svc, MountsFor: svc.MountsFor})
+		if _, diags := instancesValue(plannedInstances(prior, desired, actions)); diags.HasError() {
 			b.Fatal(diags)
 		}
 	}

@@ -12,9 +12,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/resource"
 	"github.com/hashicorp/terraform-plugin-framework/types"
 
-	"github.com/statefulhq/terraform-provider-stateful/internal/carry"
 	"github.com/statefulhq/terraform-provider-stateful/internal/docker"
-	"github.com/statefulhq/terraform-provider-stateful/internal/reconcile"
 	"github.com/statefulhq/terraform-provider-stateful/internal/spec"
 )
 
@@ -30,8 +28,6 @@ const (
 	defaultCreateTimeout = 10 * time.Minute
 	defaultUpdateTimeout = 20 * time.Minute
 	defaultDeleteTimeout = 10 * time.Minute
-	// deleteParallelism bounds concurrent stops on destroy.
-	deleteParallelism = reconcile.MaxParallel
 )
 
 // NewServiceResource is the stateful_service resource.
@@ -57,9 +53,8 @@ func (r *serviceResource) Configure(_ context.Context, req resource.ConfigureReq
 
 func (r *serviceResource) ValidateConfig(ctx context.Context, req resource.ValidateConfigRequest, resp *resource.ValidateConfigResponse) {
 	var config serviceModel
-	resp.Diagnostics.Append(req.Config.Get(ctx, &config)...)
-	if resp.Diagnostics.HasError() {
-		return
+	if diags := req.Config.Get(ctx, &config); diags.HasError() {
+		return // the framework reports values their types reject, at their attributes
 	}
 	svc, known, diags := config.toSpec(ctx)
 	resp.Diagnostics.Append(diags...)
@@ -67,7 +62,7 @@ func (r *serviceResource) ValidateConfig(ctx context.Context, req resource.Valid
 		return
 	}
 	for _, err := range svc.WithDefaults().Validate() {
-		resp.Diagnostics.AddError("Invalid stateful_service configuration", err.Error())
+		addValidationError(ctx, serviceSchema(ctx), &resp.Diagnostics, err)
 	}
 }
 
@@ -75,7 +70,6 @@ func (r *serviceResource) ModifyPlan(ctx context.Context, req resource.ModifyPla
 	if req.Plan.Raw.IsNull() {
 		return // destroy
 	}
-	// The carried attributes are planned afresh below.
 	var plan serviceModel
 	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
 	svc, known, diags := plan.toSpec(ctx)
@@ -87,57 +81,28 @@ func (r *serviceResource) ModifyPlan(ctx context.Context, req resource.ModifyPla
 	if !plan.Name.IsUnknown() {
 		plan.Network = types.StringValue(spec.NetworkName(plan.Name.ValueString()))
 	}
-	plan.Instances = types.ListUnknown(types.ObjectType{AttrTypes: instanceAttrTypes})
+	plan.Instances = types.ListUnknown(instanceType)
 	plan.Rollout = types.ListUnknown(types.StringType)
 	plan.Seeds = types.ListUnknown(types.StringType)
 	if known && r.hosts != nil {
 		defer r.logCalls(ctx, "plan")()
 		resp.Diagnostics.Append(r.planInstances(ctx, req, resp, svc, &plan)...)
 	}
-	resp.Diagnostics.Append(setModel(ctx, &resp.Plan, plan)...)
+	resp.Diagnostics.Append(resp.Plan.Set(ctx, plan)...)
 }
 
 func (r *serviceResource) Create(ctx context.Context, req resource.CreateRequest, resp *resource.CreateResponse) {
-	var plan serviceModel
-	resp.Diagnostics.Append(getModel(ctx, req.Plan, carry.Planned, &plan)...)
-	if resp.Diagnostics.HasError() {
-		return
-	}
-	defer r.logCalls(ctx, "create")()
-	timeout, diags := plan.Timeouts.Create(ctx, defaultCreateTimeout)
-	resp.Diagnostics.Append(diags...)
-	ctx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
+	r.apply(ctx, applyRequest{config: req.Config, plan: req.Plan}, applyResponse{state: &resp.State, private: resp.Private, diags: &resp.Diagnostics})
+}
 
-	svc, _, diags := plan.toSpec(ctx)
-	resp.Diagnostics.Append(diags...)
-	var key []byte
-	if svc.PlanTimeSecrets() {
-		var encoded []byte
-		key, encoded = newSecretKey()
-		resp.Diagnostics.Append(resp.Private.SetKey(ctx, privateSecretKey, encoded)...)
-	}
-	resp.Diagnostics.Append(completeForApply(ctx, req.Config, &svc, key)...)
-	if resp.Diagnostics.HasError() {
-		return
-	}
-	observed, warnings, err := r.rollout(ctx, svc, len(svc.Secrets) > 0, nil, placementRecord{})
-	addWarnings(&resp.Diagnostics, warnings)
-	if err != nil {
-		// No state: the next apply creates again and adopts what this one
-		// left, instead of replacing a tainted resource.
-		resp.Diagnostics.AddError("Could not create the service", err.Error())
-		return
-	}
-	resp.Diagnostics.Append(plan.settle(ctx, observed, r.seeds(svc, observed, nil))...)
-	resp.Diagnostics.Append(recordDefinitions(ctx, resp.Private, observed)...)
-	resp.Diagnostics.Append(recordPlacements(ctx, resp.Private, placementRecord{}.updated(svc, observed))...)
-	resp.Diagnostics.Append(setModel(ctx, &resp.State, plan)...)
+func (r *serviceResource) Update(ctx context.Context, req resource.UpdateRequest, resp *resource.UpdateResponse) {
+	r.apply(ctx, applyRequest{config: req.Config, plan: req.Plan, prior: &req.State, private: req.Private},
+		applyResponse{state: &resp.State, private: resp.Private, diags: &resp.Diagnostics})
 }
 
 func (r *serviceResource) Read(ctx context.Context, req resource.ReadRequest, resp *resource.ReadResponse) {
 	var state serviceModel
-	resp.Diagnostics.Append(getModel(ctx, req.State, carry.Prior, &state)...)
+	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
 	if resp.Diagnostics.HasError() {
 		return
 	}
@@ -181,67 +146,18 @@ func (r *serviceResource) Read(ctx context.Context, req resource.ReadRequest, re
 	if state.Rollout.IsNull() {
 		state.Rollout = stringsValue([]string{})
 	}
-	if svc, known, _ := state.toSpec(ctx); known {
+	svc, known, _ := state.toSpec(ctx)
+	if known {
 		state.Seeds = stringsValue(orEmpty(r.seeds(svc, observed, record.latest())))
 	}
-	resp.Diagnostics.Append(instancesInto(ctx, &state, observedInstances(observed))...)
-	resp.Diagnostics.Append(recordDefinitions(ctx, resp.Private, observed)...)
-	resp.Diagnostics.Append(setModel(ctx, &resp.State, state)...)
-}
-
-func (r *serviceResource) Update(ctx context.Context, req resource.UpdateRequest, resp *resource.UpdateResponse) {
-	var plan serviceModel
-	resp.Diagnostics.Append(getModel(ctx, req.Plan, carry.Planned, &plan)...)
-	if resp.Diagnostics.HasError() {
-		return
-	}
-	defer r.logCalls(ctx, "update")()
-	timeout, diags := plan.Timeouts.Update(ctx, defaultUpdateTimeout)
-	resp.Diagnostics.Append(diags...)
-	ctx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
-
-	svc, _, diags := plan.toSpec(ctx)
-	resp.Diagnostics.Append(diags...)
-	key, diags := secretKey(ctx, req.Private)
-	resp.Diagnostics.Append(diags...)
-	resp.Diagnostics.Append(completeForApply(ctx, req.Config, &svc, key)...)
-	if resp.Diagnostics.HasError() {
-		return
-	}
-	// Replicas staged secrets if the old or the new definition has some;
-	// those of removed replicas are wiped either way.
-	var state serviceModel
-	resp.Diagnostics.Append(getModel(ctx, req.State, carry.Prior, &state)...)
-	old, _, _ := state.toSpec(ctx)
-	recorded, diags := state.instances(ctx)
-	resp.Diagnostics.Append(diags...)
-	record := readPlacements(ctx, req.Private)
-	remembered := record.latest()
-	observed, warnings, err := r.rollout(ctx, svc, len(svc.Secrets) > 0 || len(old.Secrets) > 0, recorded, record)
-	addWarnings(&resp.Diagnostics, warnings)
-	if observed != nil {
-		resp.Diagnostics.Append(recordPlacements(ctx, resp.Private, record.updated(svc, observed))...)
-	}
-	if err != nil {
-		// Record each replica as it now is, so the next plan resumes.
-		resp.Diagnostics.AddError("Could not update the service", err.Error())
-		if observed != nil {
-			plan.settleComputed(r.seeds(svc, observed, remembered))
-			resp.Diagnostics.Append(instancesInto(ctx, &plan, observedInstances(observed))...)
-			resp.Diagnostics.Append(recordDefinitions(ctx, resp.Private, observed)...)
-			resp.Diagnostics.Append(setModel(ctx, &resp.State, plan)...)
-		}
-		return
-	}
-	resp.Diagnostics.Append(plan.settle(ctx, observed, r.seeds(svc, observed, remembered))...)
-	resp.Diagnostics.Append(recordDefinitions(ctx, resp.Private, observed)...)
-	resp.Diagnostics.Append(setModel(ctx, &resp.State, plan)...)
+	resp.Diagnostics.Append(instancesInto(&state, observedInstances(observed, svc.WithDefaults().Ports))...)
+	resp.Diagnostics.Append(recordReplicas(ctx, resp.Private, observed)...)
+	resp.Diagnostics.Append(resp.State.Set(ctx, state)...)
 }
 
 func (r *serviceResource) Delete(ctx context.Context, req resource.DeleteRequest, resp *resource.DeleteResponse) {
 	var state serviceModel
-	resp.Diagnostics.Append(getModel(ctx, req.State, carry.Prior, &state)...)
+	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
 	if resp.Diagnostics.HasError() {
 		return
 	}
@@ -270,7 +186,7 @@ func (r *serviceResource) readHosts(ctx context.Context, state serviceModel, rec
 		return set, nil
 	}
 	svc, _, _ := state.toSpec(ctx)
-	instances, _ := state.instances(ctx)
+	instances, _ := state.instances()
 	return serviceHosts(r.hosts, svc, instances, record)
 }
 

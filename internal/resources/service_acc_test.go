@@ -18,7 +18,6 @@ import (
 	"github.com/hashicorp/terraform-plugin-testing/tfjsonpath"
 
 	"github.com/statefulhq/terraform-provider-stateful/internal/acctest"
-	"github.com/statefulhq/terraform-provider-stateful/internal/docker"
 	"github.com/statefulhq/terraform-provider-stateful/internal/spec"
 )
 
@@ -53,10 +52,11 @@ func expectUpdate() resource.ConfigPlanChecks {
 func instanceNames(names ...string) statecheck.StateCheck {
 	values := make([]knownvalue.Check, len(names))
 	for i, n := range names {
+		// An address on the service network is only there while it runs.
 		values[i] = knownvalue.ObjectPartial(map[string]knownvalue.Check{
-			"name":  knownvalue.StringExact(n),
-			"state": knownvalue.StringExact("running"),
-			"host":  knownvalue.StringExact("default"),
+			"name":    knownvalue.StringExact(n),
+			"host":    knownvalue.StringExact("default"),
+			"address": knownvalue.StringRegexp(regexp.MustCompile(`^\d+\.\d+\.\d+\.\d+$`)),
 		})
 	}
 	return statecheck.ExpectKnownValue(address, tfjsonpath.New("instances"), knownvalue.ListExact(values))
@@ -151,7 +151,7 @@ type eventLog struct {
 	t       *testing.T
 	service string
 	mu      sync.Mutex
-	events  []docker.Event
+	events  []acctest.Event
 	last    time.Time
 	cancel  context.CancelFunc
 }
@@ -171,7 +171,7 @@ func (e *eventLog) start() {
 		e.cancel()
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	stream, err := acctest.Docker().StreamContainerEvents(ctx, e.service)
+	stream, err := acctest.Local().StreamContainerEvents(ctx, e.service)
 	if err != nil {
 		cancel()
 		e.t.Fatal(err)
@@ -189,7 +189,7 @@ func (e *eventLog) start() {
 }
 
 // snapshot waits until events stop arriving (briefly), then copies them.
-func (e *eventLog) snapshot() []docker.Event {
+func (e *eventLog) snapshot() []acctest.Event {
 	for deadline := time.Now().Add(3 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
 		e.mu.Lock()
 		quiet := time.Since(e.last) > 500*time.Millisecond
@@ -200,7 +200,7 @@ func (e *eventLog) snapshot() []docker.Event {
 	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	return append([]docker.Event(nil), e.events...)
+	return append([]acctest.Event(nil), e.events...)
 }
 
 // expect verifies that the create/start/destroy events since start came in
@@ -343,10 +343,10 @@ func TestAccService_driftIsPlannedAndRepaired(t *testing.T) {
 				// Outside Terraform: rename one replica, stop another, remove a third.
 				PreConfig: func() {
 					ctx := context.Background()
-					if err := acctest.Docker().RenameContainer(ctx, ids[r(0)], r(0)+"-renamed"); err != nil {
+					if err := acctest.Local().RenameContainer(ctx, ids[r(0)], r(0)+"-renamed"); err != nil {
 						t.Fatal(err)
 					}
-					if err := acctest.Docker().StopContainer(ctx, ids[r(1)], grace); err != nil {
+					if err := acctest.Local().StopContainer(ctx, ids[r(1)], grace); err != nil {
 						t.Fatal(err)
 					}
 					if err := acctest.Docker().RemoveContainer(ctx, ids[r(2)], grace); err != nil {
@@ -357,9 +357,15 @@ func TestAccService_driftIsPlannedAndRepaired(t *testing.T) {
 				ConfigPlanChecks: resource.ConfigPlanChecks{
 					PreApply: []plancheck.PlanCheck{
 						plancheck.ExpectResourceAction(address, plancheck.ResourceActionUpdate),
-						plancheck.ExpectUnknownValue(address, tfjsonpath.New("instances").AtSliceIndex(0).AtMapKey("container_id")),
-						plancheck.ExpectUnknownValue(address, tfjsonpath.New("instances").AtSliceIndex(2).AtMapKey("container_id")),
-						plancheck.ExpectKnownValue(address, tfjsonpath.New("instances").AtSliceIndex(1).AtMapKey("container_id"), knownvalue.NotNull()),
+						// Every replica apply touches shows in instances, and rollout says how.
+						plancheck.ExpectUnknownValue(address, tfjsonpath.New("instances").AtSliceIndex(0).AtMapKey("address")),
+						plancheck.ExpectUnknownValue(address, tfjsonpath.New("instances").AtSliceIndex(1).AtMapKey("address")),
+						plancheck.ExpectUnknownValue(address, tfjsonpath.New("instances").AtSliceIndex(2).AtMapKey("address")),
+						plancheck.ExpectKnownValue(address, tfjsonpath.New("rollout"), knownvalue.ListExact([]knownvalue.Check{
+							knownvalue.StringExact(r(1) + ": start (stopped outside Terraform)"),
+							knownvalue.StringExact(r(2) + ": create (removed outside Terraform)"),
+							knownvalue.StringExact(r(0) + ": replace (renamed outside Terraform)"),
+						})),
 					},
 					PostApplyPostRefresh: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()},
 				},
@@ -425,10 +431,25 @@ func TestAccService_portsHealthAndStableMAC(t *testing.T) {
 				ConfigPlanChecks: emptyPlanAfterApply(),
 				ConfigStateChecks: []statecheck.StateCheck{
 					instanceNames(r(1), r(2)),
-					statecheck.ExpectKnownValue(address, tfjsonpath.New("instances").AtSliceIndex(0).AtMapKey("health"), knownvalue.StringExact("healthy")),
-					statecheck.ExpectKnownValue(address, tfjsonpath.New("instances").AtSliceIndex(1).AtMapKey("health"), knownvalue.StringExact("healthy")),
+					// Each replica's endpoint, so modules need not derive external + k.
+					statecheck.ExpectKnownValue(address, tfjsonpath.New("instances").AtSliceIndex(0).AtMapKey("ports"), knownvalue.ListExact([]knownvalue.Check{
+						knownvalue.ObjectExact(map[string]knownvalue.Check{"host_ip": knownvalue.StringExact("127.0.0.1"), "host_port": knownvalue.Int64Exact(28080)}),
+					})),
+					statecheck.ExpectKnownValue(address, tfjsonpath.New("instances").AtSliceIndex(1).AtMapKey("ports"), knownvalue.ListExact([]knownvalue.Check{
+						knownvalue.ObjectExact(map[string]knownvalue.Check{"host_ip": knownvalue.StringExact("127.0.0.1"), "host_port": knownvalue.Int64Exact(28081)}),
+					})),
 				},
 				Check: func(*terraform.State) error {
+					// Apply waited for the health check to pass on each.
+					replicas, err := acctest.Replicas(name)
+					if err != nil {
+						return err
+					}
+					for _, ordinal := range []int{1, 2} {
+						if h := replicas[r(ordinal)].Health; h != "healthy" {
+							return fmt.Errorf("%s is %q, want healthy", r(ordinal), h)
+						}
+					}
 					// Replica k (from ordinal_start) publishes external + k, and
 					// keeps a MAC derived from its identity.
 					for k, ordinal := range []int{1, 2} {
@@ -534,7 +555,11 @@ func TestAccService_invalidConfiguration(t *testing.T) {
 		"bad duration": {serviceConfig("ok", acctest.WorkloadImageV1, 1, `health {
     test     = ["NONE"]
     interval = "ten"
-  }`), `"ten" is not a duration`},
+  }`), `(?s)\d+:\s+interval = "ten"\n.*not a valid Go Time Duration`},
+		"negative duration": {serviceConfig("ok", acctest.WorkloadImageV1, 1, `health {
+    test     = ["NONE"]
+    timeout  = "-5s"
+  }`), `(?s)\d+:\s+timeout  = "-5s"\n.*"-5s" is negative`},
 		"reserved label":    {serviceConfig("ok", acctest.WorkloadImageV1, 1, `labels = { "statefulhq.service" = "x" }`), `reserved prefix`},
 		"negative replicas": {serviceConfig("ok", acctest.WorkloadImageV1, -1, ""), `replicas`},
 		"bad pull policy":   {serviceConfig("ok", acctest.WorkloadImageV1, 1, `pull_policy = "sometimes"`), `pull_policy`},
@@ -561,6 +586,20 @@ func TestAccService_invalidConfiguration(t *testing.T) {
     internal = 80
     host_ip  = "localhost"
   }`), `not an IP address`},
+		// Errors across attributes underline the attribute at fault: its
+		// line is quoted before the message.
+		"more seeds than replicas": {serviceConfig("ok", acctest.WorkloadImageV1, 2, `
+  cluster {
+    seeds = 3
+  }`), `(?s)\d+:\s+seeds = 3\n.*3 seeds need at least 3 replicas`},
+		"replicas sharing a host directory": {serviceConfig("ok", acctest.WorkloadImageV1, 2, `
+  volume {
+    name   = "data"
+    target = "/data"
+    host {
+      path = "/srv/shared"
+    }
+  }`), `(?s)\d+:\s+path = "/srv/shared"\n.*replicas 0 and 1 would share`},
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) { planFails(t, tc.config, regexp.MustCompile(tc.err)) })
@@ -593,7 +632,7 @@ func TestAccService_containerSettings(t *testing.T) {
 			Config:           serviceConfig(name, acctest.WorkloadImageV1, 1, body),
 			ConfigPlanChecks: emptyPlanAfterApply(),
 			Check: func(*terraform.State) error {
-				info, err := acctest.Docker().InspectContainer(context.Background(), spec.ReplicaName(name, 0))
+				info, err := acctest.Local().InspectContainer(context.Background(), spec.ReplicaName(name, 0))
 				if err != nil {
 					return err
 				}
@@ -699,5 +738,53 @@ resource "stateful_service" "test" {
 			},
 			Check: checkReplicas(name, "v1", nil, spec.ReplicaName(name, 0), spec.ReplicaName(name, 1)),
 		}},
+	})
+}
+
+// Durations compare by value: writing 1s as 1000ms, or 500ms as 0.5s,
+// changes how state spells them and restarts nothing. (Terraform requires
+// a plan to keep a configured value as written, so the plan shows the new
+// spelling.)
+func TestAccService_durationsCompareByValue(t *testing.T) {
+	name := acctest.Name(t, "dur")
+	ids := containerIDs{}
+	config := func(minReady, interval string) string {
+		return serviceConfig(name, acctest.WorkloadImageV1, 1, fmt.Sprintf(`
+  min_ready = %q
+  health {
+    test     = ["CMD", "/workload", "probe", "http://127.0.0.1:8080/healthz"]
+    interval = %q
+  }`, minReady, interval))
+	}
+	rollout := func(lines ...string) plancheck.PlanCheck {
+		checks := []knownvalue.Check{}
+		for _, l := range lines {
+			checks = append(checks, knownvalue.StringExact(l))
+		}
+		return plancheck.ExpectKnownValue(address, tfjsonpath.New("rollout"), knownvalue.ListExact(checks))
+	}
+	first := spec.ReplicaName(name, 0) + ": create"
+	resource.ParallelTest(t, resource.TestCase{
+		ProtoV6ProviderFactories: acctest.ProviderFactories,
+		CheckDestroy:             acctest.CheckGone(name),
+		Steps: []resource.TestStep{
+			{Config: config("1s", "500ms"), ConfigPlanChecks: emptyPlanAfterApply(), Check: ids.record(name)},
+			{
+				Config: config("1000ms", "0.5s"),
+				ConfigPlanChecks: resource.ConfigPlanChecks{
+					PreApply:             []plancheck.PlanCheck{rollout(first)}, // nothing new to do
+					PostApplyPostRefresh: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()},
+				},
+				Check: ids.unchanged(name, spec.ReplicaName(name, 0)),
+			},
+			{
+				Config: config("1000ms", "1s"),
+				ConfigPlanChecks: resource.ConfigPlanChecks{
+					PreApply:             []plancheck.PlanCheck{rollout(spec.ReplicaName(name, 0) + ": replace (health)")},
+					PostApplyPostRefresh: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()},
+				},
+				Check: ids.replaced(name, spec.ReplicaName(name, 0)),
+			},
+		},
 	})
 }

@@ -18,6 +18,94 @@ import (
 	"github.com/statefulhq/terraform-provider-stateful/internal/spec"
 )
 
+// applyRequest is what Create and Update differ in: an update has the
+// prior state and its private state (the secret key, where replicas ran).
+type applyRequest struct {
+	config  tfsdk.Config
+	plan    tfsdk.Plan
+	prior   *tfsdk.State
+	private privateGetter
+}
+
+type applyResponse struct {
+	state   *tfsdk.State
+	private privateSetter
+	diags   *diag.Diagnostics
+}
+
+// apply is Create and Update: it brings the hosts to the planned service
+// and records the result. A failed create records no state (no tainted
+// resource: the next apply adopts what this one left); a failed update
+// records each replica as it now is, so the next plan resumes.
+func (r *serviceResource) apply(ctx context.Context, req applyRequest, resp applyResponse) {
+	creating := req.prior == nil
+	operation := map[bool]string{true: "create", false: "update"}[creating]
+	var plan serviceModel
+	if resp.diags.Append(req.plan.Get(ctx, &plan)...); resp.diags.HasError() {
+		return
+	}
+	defer r.logCalls(ctx, operation)()
+	timeout, diags := plan.Timeouts.Update(ctx, defaultUpdateTimeout)
+	if creating {
+		timeout, diags = plan.Timeouts.Create(ctx, defaultCreateTimeout)
+	}
+	resp.diags.Append(diags...)
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+
+	svc, _, diags := plan.toSpec(ctx)
+	resp.diags.Append(diags...)
+	key, diags := r.applySecretKey(ctx, svc, req.private, resp.private)
+	resp.diags.Append(diags...)
+	// Replicas staged secrets if the old or the new definition has some;
+	// those of removed replicas are wiped either way.
+	staged := len(svc.Secrets) > 0
+	var recorded []instanceModel
+	record := placementRecord{}
+	if !creating {
+		var prior serviceModel
+		resp.diags.Append(req.prior.Get(ctx, &prior)...)
+		recorded, diags = prior.instances()
+		resp.diags.Append(diags...)
+		old, _, _ := prior.toSpec(ctx)
+		staged = staged || len(old.Secrets) > 0
+		record = readPlacements(ctx, req.private)
+	}
+	resp.diags.Append(completeForApply(ctx, req.config, &svc, key)...)
+	if resp.diags.HasError() {
+		return
+	}
+	observed, warnings, err := r.rollout(ctx, svc, staged, recorded, record)
+	addWarnings(resp.diags, warnings)
+	ports := svc.WithDefaults().Ports
+	if err != nil {
+		resp.diags.AddError("Could not "+operation+" the service", err.Error())
+		if creating || observed == nil {
+			return
+		}
+		plan.settleComputed(r.seeds(svc, observed, record.latest()))
+		resp.diags.Append(instancesInto(&plan, observedInstances(observed, ports))...)
+	} else {
+		resp.diags.Append(plan.settle(observed, ports, r.seeds(svc, observed, record.latest()))...)
+	}
+	resp.diags.Append(recordPlacements(ctx, resp.private, record.updated(svc, observed))...)
+	resp.diags.Append(recordReplicas(ctx, resp.private, observed)...)
+	resp.diags.Append(resp.state.Set(ctx, plan)...)
+}
+
+// applySecretKey returns the key that digests plan-time secret values: a
+// new one for a new service that has such values, else the recorded one.
+func (r *serviceResource) applySecretKey(ctx context.Context, svc spec.Service, prior privateGetter, private privateSetter) ([]byte, diag.Diagnostics) {
+	if prior != nil {
+		return secretKey(ctx, prior)
+	}
+	if !svc.PlanTimeSecrets() {
+		return nil, nil
+	}
+	key, encoded := newSecretKey()
+	return key, private.SetKey(ctx, privateSecretKey, encoded)
+}
+
 // completeForApply adds what only apply may see to the planned service:
 // write-only values from the configuration, and secret values.
 func completeForApply(ctx context.Context, config tfsdk.Config, svc *spec.Service, key []byte) diag.Diagnostics {
@@ -63,7 +151,7 @@ func (r *serviceResource) rollout(ctx context.Context, svc spec.Service, staged 
 	if err != nil {
 		return observed, warnings, err
 	}
-	actions, blocked := reconcile.PlanWith(desired, observed, opts)
+	actions, blocked := reconcile.Plan(desired, observed, opts)
 	if len(blocked) > 0 {
 		return observed, warnings, errors.New(blockedDetail(blocked))
 	}
@@ -121,7 +209,7 @@ func (r *serviceResource) destroy(ctx context.Context, state serviceModel, recor
 	if err != nil {
 		grace = 10 * time.Second
 	}
-	instances, _ := state.instances(ctx)
+	instances, _ := state.instances()
 	hosts, err := serviceHosts(r.hosts, svc, instances, record)
 	if err != nil {
 		return nil, err
@@ -136,7 +224,7 @@ func (r *serviceResource) destroy(ctx context.Context, state serviceModel, recor
 	for _, o := range observed {
 		actions = append(actions, reconcile.Action{Kind: reconcile.Remove, Ordinal: o.Ordinal, Name: o.Name, ContainerID: o.ID, Host: o.Host, Reason: "destroy"})
 	}
-	if err := reconcile.ExecuteParallel(ctx, runtime, nil, actions, deleteParallelism); err != nil {
+	if err := reconcile.Execute(ctx, runtime, nil, actions, reconcile.ExecOptions{Independent: true}); err != nil {
 		return warnings, err
 	}
 	ran := ranOn(answered, observed, instances, record)
@@ -182,7 +270,7 @@ func ranOn(answered []*docker.Host, observed []reconcile.Observed, instances []i
 	return out
 }
 
-// planOptions gathers what PlanWith needs: the rollout policy, and the
+// planOptions gathers what Plan needs: the rollout policy, and the
 // service's Docker volumes on the hosts its replicas are placed on (one
 // list call per host, only when it has some).
 func planOptions(ctx context.Context, hosts []*docker.Host, svc spec.Service) (reconcile.Options, error) {

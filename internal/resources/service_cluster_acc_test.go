@@ -231,7 +231,7 @@ func TestAccServiceCluster_rollingUpdatesAndThePlanPerReplica(t *testing.T) {
 				// Drift and scaling, each with its reason.
 				PreConfig: func() {
 					ctx := context.Background()
-					if err := acctest.Docker().StopContainer(ctx, ids[r(1)], time.Second); err != nil {
+					if err := acctest.Local().StopContainer(ctx, ids[r(1)], time.Second); err != nil {
 						t.Fatal(err)
 					}
 					if err := acctest.Docker().RemoveContainer(ctx, ids[r(2)], time.Second); err != nil {

@@ -7,6 +7,7 @@ import (
 	"slices"
 
 	"github.com/hashicorp/terraform-plugin-framework-timeouts/resource/timeouts"
+	"github.com/hashicorp/terraform-plugin-framework-timetypes/timetypes"
 	"github.com/hashicorp/terraform-plugin-framework/attr"
 	"github.com/hashicorp/terraform-plugin-framework/diag"
 	"github.com/hashicorp/terraform-plugin-framework/types"
@@ -19,37 +20,37 @@ import (
 )
 
 type serviceModel struct {
-	ID               types.String   `tfsdk:"id"`
-	Name             types.String   `tfsdk:"name"`
-	Image            types.String   `tfsdk:"image"`
-	Replicas         types.Int64    `tfsdk:"replicas"`
-	OrdinalStart     types.Int64    `tfsdk:"ordinal_start"`
-	Command          types.List     `tfsdk:"command"`
-	Entrypoint       types.List     `tfsdk:"entrypoint"`
-	Env              types.Map      `tfsdk:"env"`
-	Labels           types.Map      `tfsdk:"labels"`
-	User             types.String   `tfsdk:"user"`
-	Restart          types.String   `tfsdk:"restart"`
-	StopSignal       types.String   `tfsdk:"stop_signal"`
-	StopGracePeriod  types.String   `tfsdk:"stop_grace_period"`
-	PullPolicy       types.String   `tfsdk:"pull_policy"`
-	StableMACAddress types.Bool     `tfsdk:"stable_mac_address"`
-	Network          types.String   `tfsdk:"network"`
-	Instances        types.List     `tfsdk:"instances"`
-	Port             types.List     `tfsdk:"port"`
-	Health           types.Object   `tfsdk:"health"`
-	Volume           types.List     `tfsdk:"volume"`
-	Retention        types.Object   `tfsdk:"retention"`
-	Secret           types.List     `tfsdk:"secret"`
-	File             types.List     `tfsdk:"file"`
-	Cluster          types.Object   `tfsdk:"cluster"`
-	Update           types.Object   `tfsdk:"update"`
-	Placement        types.Object   `tfsdk:"placement"`
-	Bootstrap        types.String   `tfsdk:"bootstrap"`
-	MinReady         types.String   `tfsdk:"min_ready"`
-	Seeds            types.List     `tfsdk:"seeds"`
-	Rollout          types.List     `tfsdk:"rollout"`
-	Timeouts         timeouts.Value `tfsdk:"timeouts"`
+	ID               types.String         `tfsdk:"id"`
+	Name             types.String         `tfsdk:"name"`
+	Image            types.String         `tfsdk:"image"`
+	Replicas         types.Int64          `tfsdk:"replicas"`
+	OrdinalStart     types.Int64          `tfsdk:"ordinal_start"`
+	Command          types.List           `tfsdk:"command"`
+	Entrypoint       types.List           `tfsdk:"entrypoint"`
+	Env              types.Map            `tfsdk:"env"`
+	Labels           types.Map            `tfsdk:"labels"`
+	User             types.String         `tfsdk:"user"`
+	Restart          types.String         `tfsdk:"restart"`
+	StopSignal       types.String         `tfsdk:"stop_signal"`
+	StopGracePeriod  timetypes.GoDuration `tfsdk:"stop_grace_period"`
+	PullPolicy       types.String         `tfsdk:"pull_policy"`
+	StableMACAddress types.Bool           `tfsdk:"stable_mac_address"`
+	Network          types.String         `tfsdk:"network"`
+	Instances        types.List           `tfsdk:"instances"`
+	Port             types.List           `tfsdk:"port"`
+	Health           types.Object         `tfsdk:"health"`
+	Volume           types.List           `tfsdk:"volume"`
+	Retention        types.Object         `tfsdk:"retention"`
+	Secret           types.List           `tfsdk:"secret"`
+	File             types.List           `tfsdk:"file"`
+	Cluster          types.Object         `tfsdk:"cluster"`
+	Update           types.Object         `tfsdk:"update"`
+	Placement        types.Object         `tfsdk:"placement"`
+	Bootstrap        types.String         `tfsdk:"bootstrap"`
+	MinReady         timetypes.GoDuration `tfsdk:"min_ready"`
+	Seeds            types.List           `tfsdk:"seeds"`
+	Rollout          types.List           `tfsdk:"rollout"`
+	Timeouts         timeouts.Value       `tfsdk:"timeouts"`
 }
 
 type portModel struct {
@@ -60,23 +61,11 @@ type portModel struct {
 }
 
 type healthModel struct {
-	Test        types.List   `tfsdk:"test"`
-	Interval    types.String `tfsdk:"interval"`
-	Timeout     types.String `tfsdk:"timeout"`
-	StartPeriod types.String `tfsdk:"start_period"`
-	Retries     types.Int64  `tfsdk:"retries"`
-}
-
-type instanceModel struct {
-	Ordinal     types.Int64  `tfsdk:"ordinal"`
-	Name        types.String `tfsdk:"name"`
-	Host        types.String `tfsdk:"host"`
-	ContainerID types.String `tfsdk:"container_id"`
-	Address     types.String `tfsdk:"address"`
-	State       types.String `tfsdk:"state"`
-	Health      types.String `tfsdk:"health"`
-	Fingerprint types.String `tfsdk:"fingerprint"`
-	Volumes     types.List   `tfsdk:"volumes"`
+	Test        types.List           `tfsdk:"test"`
+	Interval    timetypes.GoDuration `tfsdk:"interval"`
+	Timeout     timetypes.GoDuration `tfsdk:"timeout"`
+	StartPeriod timetypes.GoDuration `tfsdk:"start_period"`
+	Retries     types.Int64          `tfsdk:"retries"`
 }
 
 // toSpec reads the service definition out of the model. known is false
@@ -122,7 +111,9 @@ func (m serviceModel) toSpec(ctx context.Context) (svc spec.Service, known bool,
 	}
 	if !m.Health.IsNull() {
 		var h healthModel
-		diags.Append(m.Health.As(ctx, &h, objectAsOptions)...)
+		if diags.Append(m.Health.As(ctx, &h, objectAsOptions)...); diags.HasError() {
+			return spec.Service{}, false, diags
+		}
 		if !allKnown(h.Test, h.Interval, h.Timeout, h.StartPeriod, h.Retries) {
 			return spec.Service{}, false, diags
 		}
@@ -160,7 +151,7 @@ func (m *serviceModel) fromSpec(ctx context.Context, svc spec.Service, replicas 
 	m.User = optionalString(svc.User)
 	m.Restart = types.StringValue(svc.Restart)
 	m.StopSignal = optionalString(svc.StopSignal)
-	m.StopGracePeriod = types.StringValue(svc.StopGracePeriod)
+	m.StopGracePeriod = durationValue(svc.StopGracePeriod)
 	m.PullPolicy = types.StringValue(svc.PullPolicy)
 	m.StableMACAddress = types.BoolValue(svc.StableMAC)
 	m.Command = optionalList(ctx, svc.Command, &diags)
@@ -182,8 +173,8 @@ func (m *serviceModel) fromSpec(ctx context.Context, svc spec.Service, replicas 
 	m.Health = types.ObjectNull(healthAttrTypes)
 	if h := svc.Health; h != nil {
 		hm := healthModel{
-			Test: optionalList(ctx, h.Test, &diags), Interval: optionalString(h.Interval), Timeout: optionalString(h.Timeout),
-			StartPeriod: optionalString(h.StartPeriod), Retries: types.Int64Null(),
+			Test: optionalList(ctx, h.Test, &diags), Interval: optionalDuration(h.Interval), Timeout: optionalDuration(h.Timeout),
+			StartPeriod: optionalDuration(h.StartPeriod), Retries: types.Int64Null(),
 		}
 		if h.Retries > 0 {
 			hm.Retries = types.Int64Value(int64(h.Retries))
@@ -200,99 +191,9 @@ func (m *serviceModel) fromSpec(ctx context.Context, svc spec.Service, replicas 
 	m.File, d = filesFromSpec(ctx, svc.Files)
 	diags.Append(d...)
 	m.Bootstrap = types.StringValue(orDefault(svc.Bootstrap, spec.BootstrapOrdered))
-	m.MinReady = types.StringValue(orDefault(svc.MinReady, spec.DefaultMinReady))
+	m.MinReady = durationValue(orDefault(svc.MinReady, spec.DefaultMinReady))
 	diags.Append(m.clusterFromSpec(ctx, svc)...)
 	return diags
-}
-
-// instancesValue builds the instances attribute.
-// It builds the values directly: reflection over one object per replica was
-// the bulk of a refresh's own time at 100 replicas.
-func instancesValue(_ context.Context, instances []instanceModel) (types.List, diag.Diagnostics) {
-	var diags diag.Diagnostics
-	elems := make([]attr.Value, 0, len(instances))
-	for _, i := range instances {
-		volumes := i.Volumes
-		if volumes.ElementType(context.Background()) == nil {
-			volumes = types.ListNull(types.ObjectType{AttrTypes: instanceVolumeAttrTypes})
-		}
-		obj, d := types.ObjectValue(instanceAttrTypes, map[string]attr.Value{
-			"ordinal": i.Ordinal, "name": i.Name, "host": i.Host, "container_id": i.ContainerID, "address": i.Address,
-			"state": i.State, "health": i.Health, "fingerprint": i.Fingerprint, "volumes": volumes,
-		})
-		diags.Append(d...)
-		elems = append(elems, obj)
-	}
-	list, d := types.ListValue(types.ObjectType{AttrTypes: instanceAttrTypes}, elems)
-	diags.Append(d...)
-	return list, diags
-}
-
-// instances reads the instances attribute; by hand, like instancesValue,
-// because reflection over one object per replica dominated plan time.
-func (m serviceModel) instances(_ context.Context) ([]instanceModel, diag.Diagnostics) {
-	var diags diag.Diagnostics
-	if m.Instances.IsNull() || m.Instances.IsUnknown() {
-		return nil, nil
-	}
-	out := make([]instanceModel, 0, len(m.Instances.Elements()))
-	for _, e := range m.Instances.Elements() {
-		obj, ok := e.(types.Object)
-		if !ok {
-			diags.AddError("Unexpected instances value", fmt.Sprintf("an instances entry is a %T; this is a bug in the provider", e))
-			return nil, diags
-		}
-		a := obj.Attributes()
-		str := func(name string) types.String {
-			v, _ := a[name].(types.String)
-			return v
-		}
-		ordinal, _ := a["ordinal"].(types.Int64)
-		volumes, _ := a["volumes"].(types.List)
-		out = append(out, instanceModel{
-			Ordinal: ordinal, Name: str("name"), Host: str("host"), ContainerID: str("container_id"), Address: str("address"),
-			State: str("state"), Health: str("health"), Fingerprint: str("fingerprint"), Volumes: volumes,
-		})
-	}
-	return out, diags
-}
-
-func observedInstance(o reconcile.Observed, definitions definitionVolumes) instanceModel {
-	return instanceModel{
-		Ordinal:     types.Int64Value(int64(o.Ordinal)),
-		Name:        types.StringValue(o.Name),
-		Host:        types.StringValue(o.Host),
-		ContainerID: types.StringValue(o.ID),
-		Address:     types.StringValue(o.Address),
-		State:       types.StringValue(o.State),
-		Health:      types.StringValue(o.Health),
-		Fingerprint: types.StringValue(o.Fingerprint),
-		Volumes:     instanceVolumesValue(observedVolumes(o, definitions)),
-	}
-}
-
-func observedInstances(observed []reconcile.Observed) []instanceModel {
-	out := make([]instanceModel, 0, len(observed))
-	definitions := definitionVolumes{}
-	for _, o := range observed {
-		out = append(out, observedInstance(o, definitions))
-	}
-	return out
-}
-
-// asObserved turns recorded instances back into observations, so that plan
-// time decides with the same function apply uses.
-func (i instanceModel) asObserved() reconcile.Observed {
-	return reconcile.Observed{
-		ID:          i.ContainerID.ValueString(),
-		Name:        i.Name.ValueString(),
-		Host:        i.Host.ValueString(),
-		Ordinal:     int(i.Ordinal.ValueInt64()),
-		Fingerprint: i.Fingerprint.ValueString(),
-		State:       i.State.ValueString(),
-		Health:      i.Health.ValueString(),
-		Address:     i.Address.ValueString(),
-	}
 }
 
 var objectAsOptions = basetypes.ObjectAsOptions{}
@@ -355,6 +256,19 @@ func optionalList(ctx context.Context, values []string, diags *diag.Diagnostics)
 	return l
 }
 
+// durationValue reads back a duration a label recorded, as the user wrote
+// it: 60s stays 60s, so an import verifies against the configuration.
+func durationValue(s string) timetypes.GoDuration {
+	return timetypes.GoDuration{StringValue: types.StringValue(s)}
+}
+
+func optionalDuration(s string) timetypes.GoDuration {
+	if s == "" {
+		return timetypes.NewGoDurationNull()
+	}
+	return durationValue(s)
+}
+
 func optionalMap(ctx context.Context, values map[string]string, diags *diag.Diagnostics) types.Map {
 	if len(values) == 0 {
 		return types.MapNull(types.StringType)
@@ -366,15 +280,15 @@ func optionalMap(ctx context.Context, values map[string]string, diags *diag.Diag
 
 // settle records the applied instances: the plan's promises, completed with
 // what the daemon reported.
-func (m *serviceModel) settle(ctx context.Context, observed []reconcile.Observed, seeds []string) diag.Diagnostics {
+func (m *serviceModel) settle(observed []reconcile.Observed, ports []spec.Port, seeds []string) diag.Diagnostics {
 	m.ID = m.Name
 	m.Network = types.StringValue(spec.NetworkName(m.Name.ValueString()))
 	m.settleComputed(seeds)
 	if m.Instances.IsUnknown() {
-		return instancesInto(ctx, m, observedInstances(observed))
+		return instancesInto(m, observedInstances(observed, ports))
 	}
-	planned, diags := m.instances(ctx)
-	diags.Append(instancesInto(ctx, m, appliedInstances(planned, observed))...)
+	planned, diags := m.instances()
+	diags.Append(instancesInto(m, appliedInstances(planned, observed, ports))...)
 	return diags
 }
 
@@ -388,12 +302,6 @@ func (m *serviceModel) settleComputed(seeds []string) {
 	if m.Seeds.IsUnknown() {
 		m.Seeds = stringsValue(orEmpty(seeds))
 	}
-}
-
-func instancesInto(ctx context.Context, m *serviceModel, instances []instanceModel) diag.Diagnostics {
-	value, diags := instancesValue(ctx, instances)
-	m.Instances = value
-	return diags
 }
 
 // adopt rebuilds the configuration of an imported service from the

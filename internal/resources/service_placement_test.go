@@ -80,7 +80,7 @@ func names(hosts []*docker.Host) []string {
 func TestServiceHostsRequiresHostsWithReplicas(t *testing.T) {
 	hosts := testHosts()
 	svc := spec.Service{Name: "db", Placement: &spec.Placement{Hosts: []string{"b", "a"}, Strategy: spec.PlaceSpread}}
-	instances := observedInstances([]reconcile.Observed{{Ordinal: 0, Host: "a"}})
+	instances := observedInstances([]reconcile.Observed{{Ordinal: 0, Host: "a"}}, nil)
 	set, err := serviceHosts(hosts, svc, instances, placementRecord{4: {"c"}, 5: {"gone"}, 0: {"b", "a"}})
 	if err != nil {
 		t.Fatal(err)
@@ -95,7 +95,7 @@ func TestServiceHostsRequiresHostsWithReplicas(t *testing.T) {
 	if err != nil || !reflect.DeepEqual(names(set.required), []string{"b", "a"}) || len(set.optional) != 0 {
 		t.Errorf("a service with no replica anywhere requires its placement hosts: %v, %v, %v", names(set.required), names(set.optional), err)
 	}
-	instances = observedInstances([]reconcile.Observed{{Ordinal: 0, Host: "gone"}})
+	instances = observedInstances([]reconcile.Observed{{Ordinal: 0, Host: "gone"}}, nil)
 	if _, err := serviceHosts(hosts, svc, instances, nil); err == nil || !strings.Contains(err.Error(), `replicas on host "gone", which is no longer configured`) {
 		t.Fatalf("err = %v, want the missing host with replicas named", err)
 	}

@@ -9,120 +9,11 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/diag"
 	"github.com/hashicorp/terraform-plugin-framework/path"
 	"github.com/hashicorp/terraform-plugin-framework/resource"
-	"github.com/hashicorp/terraform-plugin-framework/types"
 
-	"github.com/statefulhq/terraform-provider-stateful/internal/carry"
 	"github.com/statefulhq/terraform-provider-stateful/internal/docker"
 	"github.com/statefulhq/terraform-provider-stateful/internal/reconcile"
 	"github.com/statefulhq/terraform-provider-stateful/internal/spec"
 )
-
-// plannedInstances is what instances will be once apply has run actions:
-// untouched replicas keep their recorded entry exactly (so a plan with
-// nothing to do is empty), touched ones get their new identity and
-// fingerprint, with what only the daemon can tell left unknown.
-func plannedInstances(prior []instanceModel, desired []spec.Replica, actions []reconcile.Action, fingerprintsKnown bool) []instanceModel {
-	acted := map[int]reconcile.Action{}
-	removed := map[string]bool{}
-	for _, a := range actions {
-		switch a.Kind {
-		case reconcile.Remove:
-			removed[a.ContainerID] = true
-		case reconcile.Hold:
-		default:
-			acted[a.Ordinal] = a
-		}
-	}
-	kept := map[int]instanceModel{}
-	for _, p := range prior {
-		if !removed[p.ContainerID.ValueString()] {
-			kept[int(p.Ordinal.ValueInt64())] = p
-		}
-	}
-	out := make([]instanceModel, 0, len(desired))
-	for _, r := range desired {
-		a, touched := acted[r.Ordinal]
-		if !touched {
-			out = append(out, kept[r.Ordinal])
-			continue
-		}
-		entry := instanceModel{
-			Ordinal:     types.Int64Value(int64(r.Ordinal)),
-			Name:        types.StringValue(r.Name),
-			Host:        types.StringValue(r.Host),
-			ContainerID: types.StringUnknown(),
-			Address:     types.StringUnknown(),
-			State:       types.StringValue(reconcile.StateRunning), // apply waits for it
-			Health:      types.StringUnknown(),
-			Fingerprint: types.StringValue(r.Fingerprint),
-			Volumes:     instanceVolumesValue(desiredVolumes(r.Container.Mounts)),
-		}
-		if a.Kind == reconcile.Start {
-			// Starting keeps the container, and so its spec (a replica
-			// held back by the partition keeps the previous one).
-			entry.ContainerID = types.StringValue(a.ContainerID)
-			if p, ok := kept[r.Ordinal]; ok {
-				entry.Fingerprint, entry.Volumes = p.Fingerprint, p.Volumes
-			}
-		}
-		if !fingerprintsKnown {
-			entry.Fingerprint = types.StringUnknown()
-		}
-		out = append(out, entry)
-	}
-	return out
-}
-
-// appliedInstances fills what the plan left unknown from what apply
-// observed, and keeps every value the plan promised, so the result always
-// matches the plan; the next refresh records anything that moved since.
-func appliedInstances(planned []instanceModel, observed []reconcile.Observed) []instanceModel {
-	byOrdinal := preferredByOrdinal(observed)
-	out := make([]instanceModel, 0, len(planned))
-	definitions := definitionVolumes{}
-	for _, p := range planned {
-		seen := observedInstance(byOrdinal[int(p.Ordinal.ValueInt64())], definitions)
-		out = append(out, instanceModel{
-			Ordinal:     p.Ordinal,
-			Name:        fill(p.Name, seen.Name),
-			Host:        fill(p.Host, seen.Host),
-			ContainerID: fill(p.ContainerID, seen.ContainerID),
-			Address:     fill(p.Address, seen.Address),
-			State:       fill(p.State, seen.State),
-			Health:      fill(p.Health, seen.Health),
-			Fingerprint: fill(p.Fingerprint, seen.Fingerprint),
-			Volumes:     fillList(p.Volumes, seen.Volumes),
-		})
-	}
-	return out
-}
-
-// preferredByOrdinal picks one container per ordinal: of duplicates, the
-// first running one.
-func preferredByOrdinal(observed []reconcile.Observed) map[int]reconcile.Observed {
-	out := map[int]reconcile.Observed{}
-	for _, o := range observed {
-		prev, seen := out[o.Ordinal]
-		if !seen || (o.State == reconcile.StateRunning && prev.State != reconcile.StateRunning) {
-			out[o.Ordinal] = o
-		}
-	}
-	return out
-}
-
-func fillList(planned, seen types.List) types.List {
-	if planned.IsUnknown() {
-		return seen
-	}
-	return planned
-}
-
-func fill(planned, seen types.String) types.String {
-	if planned.IsUnknown() {
-		return seen
-	}
-	return planned
-}
 
 // planInstances decides, from the refreshed state, what apply will do to
 // each replica and records it in the planned instances.
@@ -132,28 +23,26 @@ func (r *serviceResource) planInstances(ctx context.Context, req resource.Modify
 	if diags.HasError() {
 		return diags
 	}
-	// Without a key (a new service), digests of plan-time secret values are
-	// not known until apply, and so are the fingerprints.
-	fingerprintsKnown := key != nil || !svc.PlanTimeSecrets()
 	var state *serviceModel
 	var prior []instanceModel
 	if !req.State.Raw.IsNull() {
 		state = &serviceModel{}
-		diags.Append(getModel(ctx, req.State, carry.Prior, state)...)
-		recorded, d := state.instances(ctx)
+		diags.Append(req.State.Get(ctx, state)...)
+		recorded, d := state.instances()
 		diags.Append(d...)
 		prior = recorded
 	}
-	observed := make([]reconcile.Observed, 0, len(prior))
-	for _, p := range prior {
-		observed = append(observed, p.asObserved())
+	observed, err := r.planObservations(ctx, req.Private, state, prior)
+	if err != nil {
+		diags.AddError("Could not read the service", err.Error())
+		return diags
 	}
 	if diags.Append(r.placeReplicas(&svc, currentHosts(observed), readPlacements(ctx, req.Private).latest())...); diags.HasError() {
 		return diags
 	}
 	desired, err := svc.Render()
 	if err != nil {
-		diags.AddError("Invalid stateful_service configuration", err.Error())
+		addValidationError(ctx, serviceSchema(ctx), &diags, err)
 		return diags
 	}
 	hosts, err := r.placedHosts(svc)
@@ -173,8 +62,7 @@ func (r *serviceResource) planInstances(ctx context.Context, req resource.Modify
 		return diags
 	}
 	opts.Known = knownBefore(state, prior)
-	observed = withDefinitions(ctx, req.Private, observed)
-	actions, blocked := reconcile.PlanWith(desired, observed, opts)
+	actions, blocked := reconcile.Plan(desired, observed, opts)
 	plan.Rollout = stringsValue(rolloutLines(actions))
 	if len(rolloutLines(actions)) == 0 && state != nil {
 		// Nothing to do: keep the record of the last rollout, so that a
@@ -187,7 +75,7 @@ func (r *serviceResource) planInstances(ctx context.Context, req resource.Modify
 	}
 	seeds, err := svc.Seeds()
 	if err != nil {
-		diags.AddError("Invalid cluster configuration", err.Error())
+		diags.AddAttributeError(path.Root("cluster"), "Invalid cluster configuration", err.Error())
 	}
 	plan.Seeds = stringsValue(orEmpty(seeds))
 	if len(blocked) > 0 {
@@ -198,10 +86,28 @@ func (r *serviceResource) planInstances(ctx context.Context, req resource.Modify
 			diags.Append(checkImage(ctx, host, svc.Image)...)
 		}
 	}
-	instances, d := instancesValue(ctx, plannedInstances(prior, desired, actions, fingerprintsKnown))
-	diags.Append(d...)
-	plan.Instances = instances
+	diags.Append(instancesInto(plan, plannedInstances(prior, desired, actions))...)
 	return diags
+}
+
+// planObservations are the containers a plan decides from: those the
+// refresh before it recorded, or, when there is no record (a state
+// upgraded and not refreshed since), those the hosts list now. A new
+// service has none.
+func (r *serviceResource) planObservations(ctx context.Context, private privateGetter, state *serviceModel, prior []instanceModel) ([]reconcile.Observed, error) {
+	if state == nil {
+		return nil, nil
+	}
+	if observed, ok := recordedObservations(ctx, private); ok {
+		return observed, nil
+	}
+	svc, _, _ := state.toSpec(ctx)
+	hosts, err := serviceHosts(r.hosts, svc, prior, readPlacements(ctx, private))
+	if err != nil {
+		return nil, err
+	}
+	observed, _, _, err := listService(ctx, hosts, svc.Name)
+	return observed, err
 }
 
 // checkImage fails the plan when an image that must not be pulled is not

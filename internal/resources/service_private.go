@@ -9,15 +9,29 @@ import (
 	"github.com/statefulhq/terraform-provider-stateful/internal/reconcile"
 )
 
-// privateDefinitions names the private-state entry recording, for each
-// container, the service definition it was created from (its label), so a
-// plan can say what changed per replica without a Docker call.
-const privateDefinitions = "definitions"
+// privateReplicas names the private-state record of the service's
+// containers as the last refresh or apply saw them: what a plan decides
+// from, without a Docker call, and without putting container IDs, states
+// and fingerprints in state, where every value costs every request.
+const privateReplicas = "replicas"
 
-// definitions is that record, deduplicated: replicas mostly share one.
-type definitions struct {
-	Labels      []string       `json:"labels"`
-	ByContainer map[string]int `json:"by_container"`
+// replicaRecord is that record. The definition labels (the service
+// definition each container was created from, so a plan can say what
+// changed) are stored once each: replicas mostly share one.
+type replicaRecord struct {
+	Definitions []string          `json:"definitions"`
+	Replicas    []recordedReplica `json:"replicas"`
+}
+
+type recordedReplica struct {
+	ID          string `json:"id"`
+	Name        string `json:"name"`
+	Host        string `json:"host"`
+	Ordinal     int    `json:"ordinal"`
+	Fingerprint string `json:"fingerprint"`
+	State       string `json:"state"`
+	Health      string `json:"health,omitempty"`
+	Definition  int    `json:"definition"`
 }
 
 type privateGetter interface {
@@ -28,42 +42,53 @@ type privateSetter interface {
 	SetKey(context.Context, string, []byte) diag.Diagnostics
 }
 
-// recordDefinitions stores the definition label of each observed container.
-func recordDefinitions(ctx context.Context, private privateSetter, observed []reconcile.Observed) diag.Diagnostics {
-	d := definitions{ByContainer: map[string]int{}}
+// recordReplicas stores the observed containers.
+func recordReplicas(ctx context.Context, private privateSetter, observed []reconcile.Observed) diag.Diagnostics {
+	record := replicaRecord{Replicas: make([]recordedReplica, 0, len(observed))}
 	index := map[string]int{}
 	for _, o := range observed {
 		i, seen := index[o.Spec]
 		if !seen {
-			i = len(d.Labels)
+			i = len(record.Definitions)
 			index[o.Spec] = i
-			d.Labels = append(d.Labels, o.Spec)
+			record.Definitions = append(record.Definitions, o.Spec)
 		}
-		d.ByContainer[o.ID] = i
+		record.Replicas = append(record.Replicas, recordedReplica{
+			ID: o.ID, Name: o.Name, Host: o.Host, Ordinal: o.Ordinal, Fingerprint: o.Fingerprint,
+			State: o.State, Health: o.Health, Definition: i,
+		})
 	}
-	raw, err := json.Marshal(d)
+	raw, err := json.Marshal(record)
 	if err != nil {
 		var diags diag.Diagnostics
-		diags.AddError("Cannot record replica definitions", err.Error())
+		diags.AddError("Cannot record the service's replicas", err.Error())
 		return diags
 	}
-	return private.SetKey(ctx, privateDefinitions, raw)
+	return private.SetKey(ctx, privateReplicas, raw)
 }
 
-// withDefinitions adds recorded definition labels to observations.
-func withDefinitions(ctx context.Context, private privateGetter, observed []reconcile.Observed) []reconcile.Observed {
-	raw, diags := private.GetKey(ctx, privateDefinitions)
+// recordedObservations returns the containers the last refresh or apply
+// recorded; ok is false when there is no record (a state written before
+// the record existed, not refreshed since).
+func recordedObservations(ctx context.Context, private privateGetter) (observed []reconcile.Observed, ok bool) {
+	raw, diags := private.GetKey(ctx, privateReplicas)
 	if raw == nil || diags.HasError() {
-		return observed
+		return nil, false
 	}
-	var d definitions
-	if json.Unmarshal(raw, &d) != nil {
-		return observed
+	var record replicaRecord
+	if json.Unmarshal(raw, &record) != nil {
+		return nil, false
 	}
-	for i := range observed {
-		if j, ok := d.ByContainer[observed[i].ID]; ok && j < len(d.Labels) {
-			observed[i].Spec = d.Labels[j]
+	observed = make([]reconcile.Observed, 0, len(record.Replicas))
+	for _, r := range record.Replicas {
+		o := reconcile.Observed{
+			ID: r.ID, Name: r.Name, Host: r.Host, Ordinal: r.Ordinal, Fingerprint: r.Fingerprint,
+			State: r.State, Health: r.Health,
 		}
+		if r.Definition >= 0 && r.Definition < len(record.Definitions) {
+			o.Spec = record.Definitions[r.Definition]
+		}
+		observed = append(observed, o)
 	}
-	return observed
+	return observed, true
 }

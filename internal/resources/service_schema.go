@@ -6,6 +6,7 @@ import (
 	"net"
 
 	"github.com/hashicorp/terraform-plugin-framework-timeouts/resource/timeouts"
+	"github.com/hashicorp/terraform-plugin-framework-timetypes/timetypes"
 	"github.com/hashicorp/terraform-plugin-framework-validators/int64validator"
 	"github.com/hashicorp/terraform-plugin-framework-validators/listvalidator"
 	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
@@ -25,6 +26,7 @@ import (
 
 func serviceSchema(ctx context.Context) schema.Schema {
 	return schema.Schema{
+		Version: 1,
 		MarkdownDescription: "A stateful service: `replicas` containers with stable identities (`<name>-0`, `<name>-1`, ...) " +
 			"on a user-defined network of their own, on one Docker host.\n\n" +
 			"Changing the image, environment, command or any other container setting does not replace the resource: " +
@@ -126,6 +128,7 @@ func serviceAttributes() map[string]schema.Attribute {
 				"Used on replacement, scale-down and destroy, and by the daemon itself. Defaults to `10s`.",
 			Optional:   true,
 			Computed:   true,
+			CustomType: timetypes.GoDurationType{},
 			Default:    stringdefault.StaticString(spec.DefaultStopGracePeriod),
 			Validators: []validator.String{duration("stop_grace_period")},
 		},
@@ -155,6 +158,7 @@ func serviceAttributes() map[string]schema.Attribute {
 			MarkdownDescription: "Without a health check, how long a replica must run without restarting to count as ready. Defaults to `" + spec.DefaultMinReady + "`.",
 			Optional:            true,
 			Computed:            true,
+			CustomType:          timetypes.GoDurationType{},
 			Default:             stringdefault.StaticString(spec.DefaultMinReady),
 			Validators:          []validator.String{duration("min_ready")},
 		},
@@ -178,25 +182,23 @@ func serviceAttributes() map[string]schema.Attribute {
 			PlanModifiers: []planmodifier.String{stringplanmodifier.UseStateForUnknown()},
 		},
 		// A list of objects, not nested attributes: the framework walks
-		// nested attributes value by value on every request, which made
-		// plans of a hundred replicas measurably slower.
+		// nested attributes value by value, with a schema lookup at each.
 		"instances": schema.ListAttribute{
-			MarkdownDescription: "The replicas as they are on their hosts, one entry per container, in ordinal order. " +
-				"In a plan, entries of replicas that apply will create, start or replace show what is not yet known as `(known after apply)`. " +
-				"Each entry has:\n" +
+			MarkdownDescription: "The replicas, one entry per container, in ordinal order: what a module needs to reach each one. " +
+				"In a plan, entries of replicas that apply will create, start or replace show what only the daemon can tell as " +
+				"`(known after apply)`, so every replica apply touches is visible. Each entry has:\n" +
 				"  - `ordinal` (Number): the replica's ordinal;\n" +
-				"  - `name` (String): container name, hostname and DNS alias;\n" +
+				"  - `name` (String): container name, hostname and DNS alias on the service network;\n" +
 				"  - `host` (String): the provider host the replica runs on;\n" +
-				"  - `container_id` (String): the Docker container ID;\n" +
-				"  - `address` (String): the replica's IP address on the service network;\n" +
-				"  - `state` (String): the Docker container state (`running`, `exited`, ...);\n" +
-				"  - `health` (String): `healthy`, `unhealthy`, `starting`, or empty without a health check;\n" +
-				"  - `fingerprint` (String): a digest of the replica's container configuration; it changes when apply must replace the replica;\n" +
-				"  - `volumes` (List of Object): the replica's volumes, in the order of the `volume` blocks, each with `name` (the `volume` " +
-				"block's name), `strategy` (`host`, `shared` or `plugin`), `source` (the host path, or the Docker volume name) and `target` " +
-				"(where the replica sees it).",
+				"  - `address` (String): the replica's IP address on the service network, for containers on that network " +
+				"(empty while it is stopped). Across hosts, replicas reach each other through published ports instead: see `cluster`;\n" +
+				"  - `ports` (List of Object): where each `port` block is published for this replica, in block order, each with " +
+				"`host_ip` (the bound host address; `0.0.0.0` for all) and `host_port` (`external + k` for replica `k`, or the port Docker " +
+				"chose; null while a replica with a port Docker chooses is stopped).\n\n" +
+				"Container IDs, states, health and volume names are not kept here: `docker ps --filter label=" + spec.LabelService +
+				"=<name>` shows them, and volume names are deterministic (see `volume`).",
 			Computed:    true,
-			ElementType: types.ObjectType{AttrTypes: instanceAttrTypes},
+			ElementType: instanceType,
 		},
 	}
 }
@@ -265,6 +267,7 @@ func durationAttribute(description string) schema.StringAttribute {
 	return schema.StringAttribute{
 		MarkdownDescription: description,
 		Optional:            true,
+		CustomType:          timetypes.GoDurationType{},
 		Validators:          []validator.String{duration("duration")},
 	}
 }
@@ -276,26 +279,6 @@ func duration(attribute string) validator.String {
 	})
 }
 
-// instanceAttrTypes is the object type of one instances entry.
-var instanceAttrTypes = map[string]attr.Type{
-	"ordinal":      types.Int64Type,
-	"name":         types.StringType,
-	"host":         types.StringType,
-	"container_id": types.StringType,
-	"address":      types.StringType,
-	"state":        types.StringType,
-	"health":       types.StringType,
-	"fingerprint":  types.StringType,
-	"volumes":      types.ListType{ElemType: types.ObjectType{AttrTypes: instanceVolumeAttrTypes}},
-}
-
-var instanceVolumeAttrTypes = map[string]attr.Type{
-	"name":     types.StringType,
-	"strategy": types.StringType,
-	"source":   types.StringType,
-	"target":   types.StringType,
-}
-
 var portAttrTypes = map[string]attr.Type{
 	"internal": types.Int64Type,
 	"external": types.Int64Type,
@@ -305,9 +288,9 @@ var portAttrTypes = map[string]attr.Type{
 
 var healthAttrTypes = map[string]attr.Type{
 	"test":         types.ListType{ElemType: types.StringType},
-	"interval":     types.StringType,
-	"timeout":      types.StringType,
-	"start_period": types.StringType,
+	"interval":     timetypes.GoDurationType{},
+	"timeout":      timetypes.GoDurationType{},
+	"start_period": timetypes.GoDurationType{},
 	"retries":      types.Int64Type,
 }
 

@@ -143,7 +143,7 @@ func leakFree(service string, secrets ...string) resource.TestCheckFunc {
 			return err
 		}
 		for name, r := range replicas {
-			info, err := acctest.Docker().InspectContainer(context.Background(), r.ID)
+			info, err := acctest.Local().InspectContainer(context.Background(), r.ID)
 			if err != nil {
 				return err
 			}

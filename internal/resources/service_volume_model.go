@@ -2,15 +2,12 @@ package resources
 
 import (
 	"context"
-	stdpath "path"
 
-	"github.com/hashicorp/terraform-plugin-framework/attr"
 	"github.com/hashicorp/terraform-plugin-framework/diag"
 	"github.com/hashicorp/terraform-plugin-framework/path"
 	"github.com/hashicorp/terraform-plugin-framework/tfsdk"
 	"github.com/hashicorp/terraform-plugin-framework/types"
 
-	"github.com/statefulhq/terraform-provider-stateful/internal/reconcile"
 	"github.com/statefulhq/terraform-provider-stateful/internal/spec"
 )
 
@@ -48,13 +45,6 @@ type pluginVolumeModel struct {
 type retentionModel struct {
 	WhenScaled  types.String `tfsdk:"when_scaled"`
 	WhenDeleted types.String `tfsdk:"when_deleted"`
-}
-
-type instanceVolumeModel struct {
-	Name     types.String `tfsdk:"name"`
-	Strategy types.String `tfsdk:"strategy"`
-	Source   types.String `tfsdk:"source"`
-	Target   types.String `tfsdk:"target"`
 }
 
 // volumesToSpec reads volume blocks; known is false while any value is
@@ -175,80 +165,6 @@ func retentionFromSpec(ctx context.Context, r spec.Retention) (types.Object, dia
 	return types.ObjectValueFrom(ctx, retentionAttrTypes, retentionModel{
 		WhenScaled: optionalString(r.WhenScaled), WhenDeleted: optionalString(r.WhenDeleted),
 	})
-}
-
-// desiredVolumes lists a replica's volumes as they will be.
-func desiredVolumes(mounts []spec.Mount) []instanceVolumeModel {
-	out := make([]instanceVolumeModel, 0, len(mounts))
-	for _, m := range mounts {
-		out = append(out, instanceVolumeModel{
-			Name: types.StringValue(m.Volume), Strategy: types.StringValue(m.Strategy),
-			Source: types.StringValue(m.Source), Target: types.StringValue(m.Target),
-		})
-	}
-	return out
-}
-
-// observedVolumes lists an observed container's volumes: its mounts at the
-// targets of the volume blocks in its definition label, in block order
-// (other mounts, such as staged secrets, are not volumes).
-// definitionVolumes are the volumes of definition labels, each label
-// parsed once: replicas mostly share one.
-type definitionVolumes map[string][]spec.Volume
-
-func (d definitionVolumes) of(label string) []spec.Volume {
-	volumes, parsed := d[label]
-	if !parsed {
-		svc, _ := spec.ParseSpecLabel(label)
-		volumes = svc.Volumes
-		d[label] = volumes
-	}
-	return volumes
-}
-
-func observedVolumes(o reconcile.Observed, definitions definitionVolumes) []instanceVolumeModel {
-	volumes := definitions.of(o.Spec)
-	byTarget := make(map[string]string, len(o.Mounts))
-	for _, m := range o.Mounts {
-		byTarget[stdpath.Clean(m.Target)] = m.Source
-	}
-	out := make([]instanceVolumeModel, 0, len(volumes))
-	for _, v := range volumes {
-		source, mounted := byTarget[stdpath.Clean(v.Target)]
-		if !mounted {
-			continue
-		}
-		out = append(out, instanceVolumeModel{
-			Name: types.StringValue(v.Name), Strategy: types.StringValue(strategyOf(v)),
-			Source: types.StringValue(source), Target: types.StringValue(v.Target),
-		})
-	}
-	return out
-}
-
-func strategyOf(v spec.Volume) string {
-	switch {
-	case v.Host != nil:
-		return spec.StrategyHost
-	case v.Shared != nil:
-		return spec.StrategyShared
-	case v.Plugin != nil:
-		return spec.StrategyPlugin
-	}
-	return ""
-}
-
-// instanceVolumesValue cannot fail: the element type is fixed, and every
-// field is a known or null string.
-func instanceVolumesValue(volumes []instanceVolumeModel) types.List {
-	elemType := types.ObjectType{AttrTypes: instanceVolumeAttrTypes}
-	elems := make([]attr.Value, 0, len(volumes))
-	for _, v := range volumes {
-		elems = append(elems, types.ObjectValueMust(instanceVolumeAttrTypes, map[string]attr.Value{
-			"name": v.Name, "strategy": v.Strategy, "source": v.Source, "target": v.Target,
-		}))
-	}
-	return types.ListValueMust(elemType, elems)
 }
 
 var volumePath = path.Root("volume")

@@ -8,12 +8,10 @@ import (
 	"os"
 
 	"github.com/statefulhq/terraform-provider-stateful/internal/acctest"
-	"github.com/statefulhq/terraform-provider-stateful/internal/docker"
 )
 
 func main() {
-	host := docker.NewHost(docker.Config{Name: docker.DefaultHostName})
-	if err := acctest.BuildWorkloadImages(context.Background(), host); err != nil {
+	if err := acctest.BuildWorkloadImages(context.Background(), acctest.Local()); err != nil {
 		fmt.Fprintln(os.Stderr, "workload-image:", err)
 		os.Exit(1)
 	}

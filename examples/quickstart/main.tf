@@ -62,7 +62,7 @@ output "replicas" {
   value = [for i in stateful_service.kv.instances : {
     name    = i.name
     address = i.address
-    url     = "http://${i.ports[0].host_ip}:${i.ports[0].host_port}"
+    url     = "http://${i.endpoints[0]}"
   }]
 }
 

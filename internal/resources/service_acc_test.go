@@ -432,12 +432,10 @@ func TestAccService_portsHealthAndStableMAC(t *testing.T) {
 				ConfigStateChecks: []statecheck.StateCheck{
 					instanceNames(r(1), r(2)),
 					// Each replica's endpoint, so modules need not derive external + k.
-					statecheck.ExpectKnownValue(address, tfjsonpath.New("instances").AtSliceIndex(0).AtMapKey("ports"), knownvalue.ListExact([]knownvalue.Check{
-						knownvalue.ObjectExact(map[string]knownvalue.Check{"host_ip": knownvalue.StringExact("127.0.0.1"), "host_port": knownvalue.Int64Exact(28080)}),
-					})),
-					statecheck.ExpectKnownValue(address, tfjsonpath.New("instances").AtSliceIndex(1).AtMapKey("ports"), knownvalue.ListExact([]knownvalue.Check{
-						knownvalue.ObjectExact(map[string]knownvalue.Check{"host_ip": knownvalue.StringExact("127.0.0.1"), "host_port": knownvalue.Int64Exact(28081)}),
-					})),
+					statecheck.ExpectKnownValue(address, tfjsonpath.New("instances").AtSliceIndex(0).AtMapKey("endpoints"),
+						knownvalue.ListExact([]knownvalue.Check{knownvalue.StringExact("127.0.0.1:28080")})),
+					statecheck.ExpectKnownValue(address, tfjsonpath.New("instances").AtSliceIndex(1).AtMapKey("endpoints"),
+						knownvalue.ListExact([]knownvalue.Check{knownvalue.StringExact("127.0.0.1:28081")})),
 				},
 				Check: func(*terraform.State) error {
 					// Apply waited for the health check to pass on each.

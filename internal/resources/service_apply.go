@@ -39,7 +39,10 @@ type applyResponse struct {
 // records each replica as it now is, so the next plan resumes.
 func (r *serviceResource) apply(ctx context.Context, req applyRequest, resp applyResponse) {
 	creating := req.prior == nil
-	operation := map[bool]string{true: "create", false: "update"}[creating]
+	operation := "update"
+	if creating {
+		operation = "create"
+	}
 	var plan serviceModel
 	if resp.diags.Append(req.plan.Get(ctx, &plan)...); resp.diags.HasError() {
 		return

@@ -2,6 +2,8 @@ package resources
 
 import (
 	"fmt"
+	"net"
+	"strconv"
 
 	"github.com/hashicorp/terraform-plugin-framework/attr"
 	"github.com/hashicorp/terraform-plugin-framework/diag"
@@ -25,30 +27,20 @@ var instanceAttrTypes = map[string]attr.Type{
 	"name":    types.StringType,
 	"host":    types.StringType,
 	"address": types.StringType,
-	"ports":   types.ListType{ElemType: types.ObjectType{AttrTypes: endpointAttrTypes}},
-}
-
-// endpointAttrTypes is where one port block of one replica is published.
-var endpointAttrTypes = map[string]attr.Type{
-	"host_ip":   types.StringType,
-	"host_port": types.Int64Type,
+	// One string per port block, not an object: every value costs every
+	// request several walks of the framework (see the performance guide).
+	"endpoints": types.ListType{ElemType: types.StringType},
 }
 
 var instanceType = types.ObjectType{AttrTypes: instanceAttrTypes}
-
-var endpointType = types.ObjectType{AttrTypes: endpointAttrTypes}
 
 type instanceModel struct {
 	Ordinal types.Int64
 	Name    types.String
 	Host    types.String
 	Address types.String
-	Ports   []endpointModel
-}
-
-type endpointModel struct {
-	HostIP   types.String
-	HostPort types.Int64
+	// Endpoints are where each port block is published, as host_ip:port.
+	Endpoints []types.String
 }
 
 // plannedInstances is what instances will be once apply has run actions:
@@ -77,18 +69,18 @@ func plannedInstances(prior []instanceModel, desired []spec.Replica, actions []r
 			continue
 		}
 		entry := instanceModel{
-			Ordinal: types.Int64Value(int64(r.Ordinal)),
-			Name:    types.StringValue(r.Name),
-			Host:    types.StringValue(r.Host),
-			Address: types.StringUnknown(), // Docker assigns it at every start
-			Ports:   configuredEndpoints(r.Container.Ports),
+			Ordinal:   types.Int64Value(int64(r.Ordinal)),
+			Name:      types.StringValue(r.Name),
+			Host:      types.StringValue(r.Host),
+			Address:   types.StringUnknown(), // Docker assigns it at every start
+			Endpoints: configuredEndpoints(r.Container.Ports),
 		}
 		if a.Kind == reconcile.Start {
 			// Starting keeps the container, and so its ports (a replica held
 			// back by the partition keeps the previous ones): the daemon
 			// tells them once it runs.
-			for i := range entry.Ports {
-				entry.Ports[i].HostPort = types.Int64Unknown()
+			for i := range entry.Endpoints {
+				entry.Endpoints[i] = types.StringUnknown()
 			}
 		}
 		out = append(out, entry)
@@ -97,43 +89,49 @@ func plannedInstances(prior []instanceModel, desired []spec.Replica, actions []r
 }
 
 // configuredEndpoints are where a replica's ports will be published: a
-// fixed host port is known from the configuration, one Docker chooses is
-// not.
-func configuredEndpoints(ports []spec.Port) []endpointModel {
-	out := make([]endpointModel, len(ports))
+// fixed host port is known from the configuration (rendered for the
+// replica), one Docker chooses is not.
+func configuredEndpoints(ports []spec.Port) []types.String {
+	out := make([]types.String, len(ports))
 	for i, p := range ports {
-		out[i] = endpointModel{HostIP: types.StringValue(orDefault(p.HostIP, wildcardIP)), HostPort: types.Int64Unknown()}
+		out[i] = types.StringUnknown()
 		if p.External > 0 {
-			out[i].HostPort = types.Int64Value(int64(p.External))
+			out[i] = endpoint(p.HostIP, p.External)
 		}
 	}
 	return out
 }
 
+// endpoint is host_ip:port, the IP in brackets for IPv6.
+func endpoint(hostIP string, port int) types.String {
+	return types.StringValue(net.JoinHostPort(orDefault(hostIP, wildcardIP), strconv.Itoa(port)))
+}
+
 // observedInstance is a listed container as instances records it; ports
-// are the service's port blocks, in order.
+// are the service's port blocks, in order. A port Docker chose is known
+// only while the replica runs.
 func observedInstance(o reconcile.Observed, ports []spec.Port) instanceModel {
-	endpoints := make([]endpointModel, len(ports))
+	endpoints := make([]types.String, len(ports))
 	for i, p := range ports {
-		hostIP := orDefault(p.HostIP, wildcardIP)
-		endpoints[i] = endpointModel{HostIP: types.StringValue(hostIP), HostPort: types.Int64Null()}
-		if hostPort := publishedPort(o.Published, p, hostIP); hostPort > 0 {
-			endpoints[i].HostPort = types.Int64Value(int64(hostPort))
+		endpoints[i] = types.StringNull()
+		if hostPort := publishedPort(o.Published, p); hostPort > 0 {
+			endpoints[i] = endpoint(p.HostIP, hostPort)
 		}
 	}
 	return instanceModel{
-		Ordinal: types.Int64Value(int64(o.Ordinal)),
-		Name:    types.StringValue(o.Name),
-		Host:    types.StringValue(o.Host),
-		Address: types.StringValue(o.Address),
-		Ports:   endpoints,
+		Ordinal:   types.Int64Value(int64(o.Ordinal)),
+		Name:      types.StringValue(o.Name),
+		Host:      types.StringValue(o.Host),
+		Address:   types.StringValue(o.Address),
+		Endpoints: endpoints,
 	}
 }
 
 // publishedPort finds the host port of a port block among a container's
 // published ports: the binding on its host address, else any (a daemon
 // with IPv6 lists the wildcard twice, as 0.0.0.0 and ::).
-func publishedPort(published []reconcile.PublishedPort, p spec.Port, hostIP string) int {
+func publishedPort(published []reconcile.PublishedPort, p spec.Port) int {
+	hostIP := orDefault(p.HostIP, wildcardIP)
 	found := 0
 	for _, pp := range published {
 		if pp.Internal != p.Internal || pp.Protocol != orDefault(p.Protocol, spec.DefaultProtocol) {
@@ -166,16 +164,16 @@ func appliedInstances(planned []instanceModel, observed []reconcile.Observed, po
 	for _, p := range planned {
 		seen := observedInstance(byOrdinal[int(p.Ordinal.ValueInt64())], ports)
 		entry := instanceModel{
-			Ordinal: p.Ordinal,
-			Name:    fill(p.Name, seen.Name),
-			Host:    fill(p.Host, seen.Host),
-			Address: fill(p.Address, seen.Address),
-			Ports:   make([]endpointModel, len(p.Ports)),
+			Ordinal:   p.Ordinal,
+			Name:      fill(p.Name, seen.Name),
+			Host:      fill(p.Host, seen.Host),
+			Address:   fill(p.Address, seen.Address),
+			Endpoints: make([]types.String, len(p.Endpoints)),
 		}
-		for i, e := range p.Ports {
-			entry.Ports[i] = e
-			if e.HostPort.IsUnknown() && i < len(seen.Ports) {
-				entry.Ports[i].HostPort = seen.Ports[i].HostPort
+		for i, e := range p.Endpoints {
+			entry.Endpoints[i] = e
+			if i < len(seen.Endpoints) {
+				entry.Endpoints[i] = fill(e, seen.Endpoints[i])
 			}
 		}
 		out = append(out, entry)
@@ -207,20 +205,17 @@ func fill(planned, seen types.String) types.String {
 // directly: reflection over one object per replica costs more than all
 // the rest of a refresh's own work.
 func instancesValue(instances []instanceModel) (types.List, diag.Diagnostics) {
-	var diags, d diag.Diagnostics
+	var diags diag.Diagnostics
 	elems := make([]attr.Value, 0, len(instances))
 	for _, i := range instances {
-		ports := make([]attr.Value, 0, len(i.Ports))
-		for _, e := range i.Ports {
-			var port attr.Value
-			port, d = types.ObjectValue(endpointAttrTypes, map[string]attr.Value{"host_ip": e.HostIP, "host_port": e.HostPort})
-			diags.Append(d...)
-			ports = append(ports, port)
+		endpoints := make([]attr.Value, len(i.Endpoints))
+		for k, e := range i.Endpoints {
+			endpoints[k] = e
 		}
-		portList, d := types.ListValue(endpointType, ports)
+		endpointList, d := types.ListValue(types.StringType, endpoints)
 		diags.Append(d...)
 		obj, d := types.ObjectValue(instanceAttrTypes, map[string]attr.Value{
-			"ordinal": i.Ordinal, "name": i.Name, "host": i.Host, "address": i.Address, "ports": portList,
+			"ordinal": i.Ordinal, "name": i.Name, "host": i.Host, "address": i.Address, "endpoints": endpointList,
 		})
 		diags.Append(d...)
 		elems = append(elems, obj)
@@ -248,12 +243,10 @@ func (m serviceModel) instances() ([]instanceModel, diag.Diagnostics) {
 		host, _ := a["host"].(types.String)
 		address, _ := a["address"].(types.String)
 		entry := instanceModel{Ordinal: ordinal, Name: name, Host: host, Address: address}
-		if ports, ok := a["ports"].(types.List); ok {
-			for _, p := range ports.Elements() {
-				pa, _ := attributesOf(p)
-				hostIP, _ := pa["host_ip"].(types.String)
-				hostPort, _ := pa["host_port"].(types.Int64)
-				entry.Ports = append(entry.Ports, endpointModel{HostIP: hostIP, HostPort: hostPort})
+		if endpoints, ok := a["endpoints"].(types.List); ok {
+			for _, e := range endpoints.Elements() {
+				value, _ := e.(types.String)
+				entry.Endpoints = append(entry.Endpoints, value)
 			}
 		}
 		out = append(out, entry)

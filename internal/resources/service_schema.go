@@ -192,9 +192,9 @@ func serviceAttributes() map[string]schema.Attribute {
 				"  - `host` (String): the provider host the replica runs on;\n" +
 				"  - `address` (String): the replica's IP address on the service network, for containers on that network " +
 				"(empty while it is stopped). Across hosts, replicas reach each other through published ports instead: see `cluster`;\n" +
-				"  - `ports` (List of Object): where each `port` block is published for this replica, in block order, each with " +
-				"`host_ip` (the bound host address; `0.0.0.0` for all) and `host_port` (`external + k` for replica `k`, or the port Docker " +
-				"chose; null while a replica with a port Docker chooses is stopped).\n\n" +
+				"  - `endpoints` (List of String): where each `port` block is published for this replica, in block order, as " +
+				"`host_ip:host_port` (`127.0.0.1:15433`; `0.0.0.0` when bound to all addresses, IPv6 in brackets): `external + k` for " +
+				"replica `k`, or the port Docker chose (null while a replica with a port Docker chooses is stopped).\n\n" +
 				"Container IDs, states, health and volume names are not kept here: `docker ps --filter label=" + spec.LabelService +
 				"=<name>` shows them, and volume names are deterministic (see `volume`).",
 			Computed:    true,

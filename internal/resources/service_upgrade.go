@@ -39,8 +39,8 @@ func upgradeServiceFromV0(_ context.Context, req resource.UpgradeStateRequest, r
 
 // serviceStateV1 rewrites a version 0 state: every attribute is kept but
 // instances, whose entries keep ordinal, name, host and address and gain
-// the ports their port blocks publish on (filled in from the Docker
-// daemon by the next refresh where Docker chooses the port).
+// the endpoints their port blocks publish on (null where Docker chooses
+// the port: the refresh that follows fills them in).
 func serviceStateV1(raw []byte) ([]byte, error) {
 	var state map[string]json.RawMessage
 	if err := json.Unmarshal(raw, &state); err != nil {
@@ -64,30 +64,27 @@ func serviceStateV1(raw []byte) ([]byte, error) {
 			}
 		}
 	}
-	type endpoint struct {
-		HostIP   string `json:"host_ip"`
-		HostPort *int64 `json:"host_port"`
-	}
 	type instance struct {
-		Ordinal int64      `json:"ordinal"`
-		Name    string     `json:"name"`
-		Host    string     `json:"host"`
-		Address string     `json:"address"`
-		Ports   []endpoint `json:"ports"`
+		Ordinal   int64     `json:"ordinal"`
+		Name      string    `json:"name"`
+		Host      string    `json:"host"`
+		Address   string    `json:"address"`
+		Endpoints []*string `json:"endpoints"`
 	}
 	instances := make([]instance, 0, len(old))
 	for _, o := range old {
-		entry := instance{Ordinal: o.Ordinal, Name: o.Name, Host: o.Host, Address: o.Address, Ports: make([]endpoint, 0, len(ports))}
+		entry := instance{Ordinal: o.Ordinal, Name: o.Name, Host: o.Host, Address: o.Address, Endpoints: make([]*string, 0, len(ports))}
 		for _, p := range ports {
-			e := endpoint{HostIP: wildcardIP}
-			if p.HostIP != nil {
-				e.HostIP = *p.HostIP
-			}
+			var e *string
 			if p.External != nil {
-				hostPort := *p.External + o.Ordinal - ordinalStart
-				e.HostPort = &hostPort
+				hostIP := wildcardIP
+				if p.HostIP != nil {
+					hostIP = *p.HostIP
+				}
+				value := endpoint(hostIP, int(*p.External+o.Ordinal-ordinalStart)).ValueString()
+				e = &value
 			}
-			entry.Ports = append(entry.Ports, e)
+			entry.Endpoints = append(entry.Endpoints, e)
 		}
 		instances = append(instances, entry)
 	}

@@ -91,10 +91,10 @@ resource "stateful_service" "test" {
 		t.Fatalf("after an apply with this build: schema version %d, %d instances; want version 1, 2 instances", version, len(instances))
 	}
 	for k, i := range instances {
-		ports, _ := json.Marshal(i["ports"])
-		fixed := fmt.Sprintf(`[{"host_ip":"127.0.0.1","host_port":%d},{"host_ip":"0.0.0.0","host_port":`, 28380+k)
-		if _, stale := i["container_id"]; stale || !strings.HasPrefix(string(ports), fixed) || strings.HasSuffix(string(ports), "null}]") {
-			t.Fatalf("instance %d = %v; want no container_id, and both ports known", k, i)
+		endpoints, _ := json.Marshal(i["endpoints"])
+		fixed := fmt.Sprintf(`["127.0.0.1:%d","0.0.0.0:`, 28380+k)
+		if _, stale := i["container_id"]; stale || !strings.HasPrefix(string(endpoints), fixed) {
+			t.Fatalf("instance %d = %v; want no container_id, and both endpoints known", k, i)
 		}
 	}
 

@@ -31,8 +31,8 @@ func TestServiceStateV1KeepsEverythingButTheOldInstanceFields(t *testing.T) {
 		}
 	}
 	want := `[` +
-		`{"address":"192.168.208.2","host":"default","name":"upg-0","ordinal":0,"ports":[{"host_ip":"127.0.0.1","host_port":28180},{"host_ip":"0.0.0.0","host_port":null}]},` +
-		`{"address":"192.168.208.3","host":"default","name":"upg-1","ordinal":1,"ports":[{"host_ip":"127.0.0.1","host_port":28181},{"host_ip":"0.0.0.0","host_port":null}]}]`
+		`{"address":"192.168.208.2","endpoints":["127.0.0.1:28180",null],"host":"default","name":"upg-0","ordinal":0},` +
+		`{"address":"192.168.208.3","endpoints":["127.0.0.1:28181",null],"host":"default","name":"upg-1","ordinal":1}]`
 	got, _ := json.Marshal(after["instances"])
 	if string(got) != want {
 		t.Fatalf("instances = %s\nwant       %s", got, want)
@@ -45,7 +45,7 @@ func TestServiceStateV1CountsPortsFromOrdinalStart(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := `{"instances":[{"ordinal":4,"name":"x-4","host":"a","address":"","ports":[{"host_ip":"0.0.0.0","host_port":7001}]}],"ordinal_start":3,"port":[{"external":7000,"host_ip":null}]}`
+	want := `{"instances":[{"ordinal":4,"name":"x-4","host":"a","address":"","endpoints":["0.0.0.0:7001"]}],"ordinal_start":3,"port":[{"external":7000,"host_ip":null}]}`
 	if string(upgraded) != want {
 		t.Fatalf("upgraded = %s\nwant       %s", upgraded, want)
 	}

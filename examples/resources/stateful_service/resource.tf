@@ -43,5 +43,5 @@ resource "stateful_service" "db" {
 
 # db-0 = "127.0.0.1:15432", ...: where each replica is published.
 output "db_endpoints" {
-  value = { for i in stateful_service.db.instances : i.name => "${i.ports[0].host_ip}:${i.ports[0].host_port}" }
+  value = { for i in stateful_service.db.instances : i.name => i.endpoints[0] }
 }

@@ -91,7 +91,6 @@ func (c *CLI) Run(args ...string) (output string, code int) {
 		binary = "terraform"
 	}
 	cmd := exec.Command(binary, append(args, "-no-color")...) //nolint:gosec // TF_ACC_TERRAFORM_PATH names the CLI under test, as terraform-plugin-testing reads it
-
 	cmd.Dir = c.Dir
 	cmd.Env = append(os.Environ(), "TF_CLI_CONFIG_FILE="+c.config, "TF_IN_AUTOMATION=1")
 	out, err := cmd.CombinedOutput()

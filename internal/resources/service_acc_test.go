@@ -590,6 +590,20 @@ func TestAccService_invalidConfiguration(t *testing.T) {
   cluster {
     seeds = 3
   }`), `(?s)\d+:\s+seeds = 3\n.*3 seeds need at least 3 replicas`},
+		"unknown stop signal": {serviceConfig("ok", acctest.WorkloadImageV1, 1, `stop_signal = "SIGNOPE"`),
+			`(?s)\d+:\s+stop_signal = "SIGNOPE"\n.*is not a signal`},
+		"image Docker rejects": {serviceConfig("ok", "Stateful-Workload:v1", 1, ""),
+			`(?s)\d+:\s+image\s+= "Stateful-Workload:v1"\n.*not an image reference Docker accepts`},
+		"env name with =": {serviceConfig("ok", acctest.WorkloadImageV1, 1, `env = { "A=B" = "1" }`),
+			`(?s)\d+:\s+env = \{ "A=B" = "1" \}\n.*cannot be an environment variable name`},
+		"volume at the root": {serviceConfig("ok", acctest.WorkloadImageV1, 1, `
+  volume {
+    name   = "data"
+    target = "/"
+    plugin {
+      driver = "local"
+    }
+  }`), `(?s)\d+:\s+target = "/"\n.*the container's root file system`},
 		"replicas sharing a host directory": {serviceConfig("ok", acctest.WorkloadImageV1, 2, `
   volume {
     name   = "data"

@@ -148,6 +148,14 @@ func (s Service) validateCluster() []error {
 	} else if s.Replicas > 0 && c.Seeds > s.Replicas {
 		errs = append(errs, fmt.Errorf("cluster.seeds: %d seeds need at least %d replicas (replicas is %d)", c.Seeds, c.Seeds, s.Replicas))
 	}
+	for _, v := range []struct{ attribute, name string }{{"cluster.env", c.Env}, {"cluster.members_env", c.MembersEnv}} {
+		if v.name == "" {
+			continue
+		}
+		if err := ValidateEnvName(v.name); err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", v.attribute, err))
+		}
+	}
 	if _, err := renderMember(orDefault(c.Format, DefaultSeedFormat), Member{Service: s.Name, Name: ReplicaName(s.Name, 0)}); err != nil {
 		errs = append(errs, err)
 	}

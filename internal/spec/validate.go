@@ -2,11 +2,15 @@ package spec
 
 import (
 	"fmt"
+	"maps"
 	"path"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/distribution/reference"
 )
 
 // MaxNameLength keeps replica names (name-ordinal) within a DNS label.
@@ -74,6 +78,19 @@ func (s Service) Validate() []error {
 		errs = append(errs, fmt.Errorf("name: %w", err))
 	} else if longest := ReplicaName(s.Name, s.OrdinalStart+s.Replicas-1); s.Replicas > 0 && len(longest) > 63 {
 		errs = append(errs, fmt.Errorf("name: replica name %q would exceed 63 characters", longest))
+	}
+	if err := ValidateImage(s.Image); err != nil {
+		errs = append(errs, fmt.Errorf("image: %w", err))
+	}
+	if s.StopSignal != "" {
+		if err := ValidateSignal(s.StopSignal); err != nil {
+			errs = append(errs, fmt.Errorf("stop_signal: %w", err))
+		}
+	}
+	for _, k := range slices.Sorted(maps.Keys(s.Env)) {
+		if err := ValidateEnvName(k); err != nil {
+			errs = append(errs, fmt.Errorf("env: %w", err))
+		}
 	}
 	for k := range s.Labels {
 		if strings.HasPrefix(k, LabelPrefix) {
@@ -160,6 +177,8 @@ func (s Service) validateVolumes() []error {
 		names[v.Name] = true
 		if !path.IsAbs(v.Target) {
 			errs = append(errs, fmt.Errorf("%s.target: %q is not an absolute path in the container", at, v.Target))
+		} else if path.Clean(v.Target) == "/" {
+			errs = append(errs, fmt.Errorf("%s.target: / is the container's root file system; mount the volume at a directory such as /data", at))
 		} else if other, dup := targets[path.Clean(v.Target)]; dup {
 			errs = append(errs, fmt.Errorf("%s.target: volumes %q and %q both mount at %s; give each its own target", at, other, v.Name, v.Target))
 		}
@@ -279,4 +298,50 @@ func (s Service) validateRollout() []error {
 		errs = append(errs, fmt.Errorf("update.on_failure: %q must be %q or %q", f, OnFailureStop, OnFailureRevert))
 	}
 	return errs
+}
+
+// ValidateImage checks an image reference the way Docker parses it, so a
+// reference Docker would refuse fails at plan rather than at apply.
+func ValidateImage(ref string) error {
+	if _, err := reference.ParseNormalizedNamed(ref); err != nil {
+		return fmt.Errorf("%q is not an image reference Docker accepts (%w): write repository[:tag] or repository@sha256:<digest>, the repository in lower case", ref, err)
+	}
+	return nil
+}
+
+// signals are the Linux signal names Docker takes as a stop signal.
+var signals = []string{
+	"ABRT", "ALRM", "BUS", "CHLD", "CLD", "CONT", "FPE", "HUP", "ILL", "INT", "IO", "IOT", "KILL", "PIPE", "POLL", "PROF",
+	"PWR", "QUIT", "SEGV", "STKFLT", "STOP", "SYS", "TERM", "TRAP", "TSTP", "TTIN", "TTOU", "URG", "USR1", "USR2",
+	"VTALRM", "WINCH", "XCPU", "XFSZ",
+}
+
+// ValidateSignal checks a stop signal: a name such as SIGINT (or INT), a
+// real-time signal such as SIGRTMIN+3, or a number from 1 to 64.
+func ValidateSignal(value string) error {
+	name := strings.TrimPrefix(strings.ToUpper(value), "SIG")
+	if n, err := strconv.Atoi(value); err == nil && n >= 1 && n <= 64 {
+		return nil
+	}
+	if slices.Contains(signals, name) || name == "RTMIN" || name == "RTMAX" {
+		return nil
+	}
+	for _, prefix := range []string{"RTMIN+", "RTMAX-"} {
+		if n, err := strconv.Atoi(strings.TrimPrefix(name, prefix)); strings.HasPrefix(name, prefix) && err == nil && n >= 1 && n <= 30 {
+			return nil
+		}
+	}
+	return fmt.Errorf("%q is not a signal: write a name such as SIGINT, SIGTERM or SIGQUIT, or a number from 1 to 64", value)
+}
+
+// ValidateEnvName checks an environment variable name: not empty, and
+// without '=' (which would end the name), as the process would read it.
+func ValidateEnvName(name string) error {
+	switch {
+	case name == "":
+		return fmt.Errorf("an environment variable name is empty; give it a name such as APP_MODE")
+	case strings.ContainsAny(name, "=\x00"):
+		return fmt.Errorf("%q cannot be an environment variable name: it contains '=' or NUL, which end a name", name)
+	}
+	return nil
 }

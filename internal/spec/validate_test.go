@@ -223,3 +223,52 @@ func TestParseDuration(t *testing.T) {
 		})
 	}
 }
+
+func TestValidateImage(t *testing.T) {
+	for _, ok := range []string{"postgres", "postgres:17", "stateful-workload:v1", "127.0.0.1:5000/team/db:1.2", "ghcr.io/a/b@sha256:" + strings.Repeat("a", 64)} {
+		if err := ValidateImage(ok); err != nil {
+			t.Errorf("%q: %v", ok, err)
+		}
+	}
+	for _, bad := range []string{"", "Postgres:17", "postgres:", "post gres", "postgres@sha256:short", "a//b"} {
+		if err := ValidateImage(bad); err == nil {
+			t.Errorf("%q was accepted", bad)
+		}
+	}
+}
+
+func TestValidateSignal(t *testing.T) {
+	for _, ok := range []string{"SIGINT", "SIGTERM", "sigquit", "INT", "9", "64", "SIGRTMIN+3", "SIGRTMAX-1", "SIGRTMIN"} {
+		if err := ValidateSignal(ok); err != nil {
+			t.Errorf("%q: %v", ok, err)
+		}
+	}
+	for _, bad := range []string{"SIGNOPE", "0", "65", "-1", "SIGRTMIN+31", "SIG", "TERM9"} {
+		if err := ValidateSignal(bad); err == nil {
+			t.Errorf("%q was accepted", bad)
+		}
+	}
+}
+
+func TestValidateNamesEnvAndClusterVariables(t *testing.T) {
+	svc := Service{
+		Name: "db", Image: "img", Replicas: 1, Restart: DefaultRestart, StopGracePeriod: "1s", StopSignal: "SIGNOPE",
+		Env:     map[string]string{"": "x", "A=B": "y", "OK": "z"},
+		Cluster: &Cluster{Seeds: 1, Port: 1, Env: "SEEDS=1", MembersEnv: "MEMBERS"},
+		Volumes: []Volume{{Name: "data", Target: "/", PerReplica: true, Plugin: &PluginVolume{Driver: "local"}}},
+	}
+	var got []string
+	for _, err := range svc.WithDefaults().Validate() {
+		got = append(got, err.Error())
+	}
+	for _, want := range []string{"stop_signal: \"SIGNOPE\" is not a signal", "env: an environment variable name is empty",
+		"env: \"A=B\" cannot be an environment variable name", "cluster.env: \"SEEDS=1\" cannot be", "volume[0].target: / is the container's root"} {
+		found := false
+		for _, g := range got {
+			found = found || strings.HasPrefix(g, want)
+		}
+		if !found {
+			t.Errorf("no error starting %q in:\n%s", want, strings.Join(got, "\n"))
+		}
+	}
+}

@@ -5,6 +5,7 @@ package resources
 
 import (
 	"context"
+	"fmt"
 	"time"
 
 	"github.com/hashicorp/terraform-plugin-framework/diag"
@@ -63,6 +64,11 @@ func (r *serviceResource) ValidateConfig(ctx context.Context, req resource.Valid
 	}
 	for _, err := range svc.WithDefaults().Validate() {
 		addValidationError(ctx, serviceSchema(ctx), &resp.Diagnostics, err)
+	}
+	if p, end := svc.Update.Partition, svc.OrdinalStart+svc.Replicas; svc.Replicas > 0 && p >= end {
+		resp.Diagnostics.AddAttributeWarning(path.Root("update").AtName("partition"), "Every replica is held back",
+			fmt.Sprintf("update.partition is %d and the highest ordinal is %d: no replica takes a change of its spec. "+
+				"Lower the partition to roll a change out, highest ordinal first.", p, end-1))
 	}
 }
 

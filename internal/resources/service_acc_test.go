@@ -590,6 +590,10 @@ func TestAccService_invalidConfiguration(t *testing.T) {
   cluster {
     seeds = 3
   }`), `(?s)\d+:\s+seeds = 3\n.*3 seeds need at least 3 replicas`},
+		"cluster seeds without a port": {serviceConfig("ok", acctest.WorkloadImageV1, 1, `
+  cluster {
+    seeds = 1
+  }`), `(?s)\d+:\s+cluster \{\n.*uses \{\{\.Port\}\},\s+and\s+no\s+port\s+is\s+set`},
 		"unknown stop signal": {serviceConfig("ok", acctest.WorkloadImageV1, 1, `stop_signal = "SIGNOPE"`),
 			`(?s)\d+:\s+stop_signal = "SIGNOPE"\n.*is not a signal`},
 		"image Docker rejects": {serviceConfig("ok", "Stateful-Workload:v1", 1, ""),

@@ -106,6 +106,17 @@ func (s Service) member(ordinal int) Member {
 	return m
 }
 
+// usesPort tells whether a seed format renders the port: whether two ports
+// render differently.
+func usesPort(format, service string) bool {
+	m := Member{Service: service, Name: ReplicaName(service, 0), Address: ReplicaName(service, 0)}
+	m.Port = 1
+	one, _ := renderMember(format, m)
+	m.Port = 2
+	two, _ := renderMember(format, m)
+	return one != two
+}
+
 func renderMember(format string, m Member) (string, error) {
 	return renderTemplateData("cluster.format", format, m, "templates see {{.Service}}, {{.Name}}, {{.Ordinal}}, {{.Address}} and {{.Port}}")
 }
@@ -156,8 +167,12 @@ func (s Service) validateCluster() []error {
 			errs = append(errs, fmt.Errorf("%s: %w", v.attribute, err))
 		}
 	}
-	if _, err := renderMember(orDefault(c.Format, DefaultSeedFormat), Member{Service: s.Name, Name: ReplicaName(s.Name, 0)}); err != nil {
+	format := orDefault(c.Format, DefaultSeedFormat)
+	if _, err := renderMember(format, Member{Service: s.Name, Name: ReplicaName(s.Name, 0)}); err != nil {
 		errs = append(errs, err)
+	} else if c.Port == 0 && usesPort(format, s.Name) {
+		errs = append(errs, fmt.Errorf("cluster.port: the seed format %q uses {{.Port}}, and no port is set, so seeds would end in :0; "+
+			"set port to the one the replicas listen on, or give a format without {{.Port}}", format))
 	}
 	seedsEnv := ""
 	if c.Env != "" || c.File == "" {

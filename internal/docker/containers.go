@@ -275,9 +275,12 @@ func (h *Host) logTail(ctx context.Context, id string) string {
 			time.Sleep(300 * time.Millisecond)
 		}
 		var text string
-		if text, err = h.readLogTail(ctx, id); err == nil && text == "" {
+		switch text, err = h.readLogTail(ctx, id); {
+		case err != nil:
+			continue
+		case text == "":
 			return "; its log is empty"
-		} else if err == nil {
+		default:
 			return "; last log lines:\n" + text
 		}
 	}

@@ -5,22 +5,8 @@ import (
 	"reflect"
 	"testing"
 
-	"github.com/hashicorp/terraform-plugin-framework/diag"
-
 	"github.com/statefulhq/terraform-provider-stateful/internal/reconcile"
 )
-
-// privateStore is private state as the framework keeps it: bytes by key.
-type privateStore map[string][]byte
-
-func (p privateStore) GetKey(_ context.Context, key string) ([]byte, diag.Diagnostics) {
-	return p[key], nil
-}
-
-func (p privateStore) SetKey(_ context.Context, key string, value []byte) diag.Diagnostics {
-	p[key] = value
-	return nil
-}
 
 func TestReplicaRecordKeepsWhatPlanningNeeds(t *testing.T) {
 	ctx := context.Background()
@@ -29,7 +15,7 @@ func TestReplicaRecordKeepsWhatPlanningNeeds(t *testing.T) {
 		{ID: "c1", Name: "db-1", Host: "b", Ordinal: 1, Fingerprint: "f1", State: "exited", Spec: `{"name":"db"}`},
 		{ID: "c2", Name: "db-2", Host: "a", Ordinal: 2, Fingerprint: "f0", State: "created", Spec: `{"name":"db","env":{}}`},
 	}
-	store := privateStore{}
+	store := memoryPrivate{}
 	if _, ok := recordedObservations(ctx, store); ok {
 		t.Fatal("an empty private state has a record")
 	}

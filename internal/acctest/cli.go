@@ -82,10 +82,9 @@ func (c *CLI) Write(name, content string) {
 	}
 }
 
-// Run runs terraform with args and returns its output and exit code; it
-// fails the test only when terraform cannot be run at all.
-func (c *CLI) Run(args ...string) (output string, code int) {
-	c.t.Helper()
+// Command prepares terraform with args, for a test that runs it itself
+// (to interrupt it).
+func (c *CLI) Command(args ...string) *exec.Cmd {
 	binary := os.Getenv("TF_ACC_TERRAFORM_PATH")
 	if binary == "" {
 		binary = "terraform"
@@ -93,7 +92,14 @@ func (c *CLI) Run(args ...string) (output string, code int) {
 	cmd := exec.Command(binary, append(args, "-no-color")...) //nolint:gosec // TF_ACC_TERRAFORM_PATH names the CLI under test, as terraform-plugin-testing reads it
 	cmd.Dir = c.Dir
 	cmd.Env = append(os.Environ(), "TF_CLI_CONFIG_FILE="+c.config, "TF_IN_AUTOMATION=1")
-	out, err := cmd.CombinedOutput()
+	return cmd
+}
+
+// Run runs terraform with args and returns its output and exit code; it
+// fails the test only when terraform cannot be run at all.
+func (c *CLI) Run(args ...string) (output string, code int) {
+	c.t.Helper()
+	out, err := c.Command(args...).CombinedOutput()
 	var exit *exec.ExitError
 	switch {
 	case errors.As(err, &exit):

@@ -162,6 +162,30 @@ func (e *Engine) RenameContainer(ctx context.Context, id, name string) error {
 	return nil
 }
 
+// SetRestartPolicy changes a container's restart policy in place, as
+// docker update does behind the provider's back.
+func (e *Engine) SetRestartPolicy(ctx context.Context, id, policy string) error {
+	if e.err != nil {
+		return e.err
+	}
+	update := container.UpdateConfig{RestartPolicy: container.RestartPolicy{Name: container.RestartPolicyMode(policy)}}
+	if _, err := e.cli.ContainerUpdate(ctx, id, update); err != nil {
+		return e.errorf("update container %s: %w", shortID(id), err)
+	}
+	return nil
+}
+
+// RemoveNetwork removes a network by name, as an operator would.
+func (e *Engine) RemoveNetwork(ctx context.Context, name string) error {
+	if e.err != nil {
+		return e.err
+	}
+	if err := e.cli.NetworkRemove(ctx, name); err != nil {
+		return e.errorf("remove network %q: %w", name, err)
+	}
+	return nil
+}
+
 // InspectContainer returns the daemon's full view of a container, for
 // checks on what the provider configured.
 func (e *Engine) InspectContainer(ctx context.Context, id string) (container.InspectResponse, error) {

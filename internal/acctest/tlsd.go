@@ -16,6 +16,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -77,15 +78,41 @@ func StartTLSDaemon(ctx context.Context) (stop func(), err error) {
 	return d.Remove, nil
 }
 
+// privateSlots are the bridges and address pools of daemons tests own, one
+// per daemon running at a time.
+var privateSlots = struct {
+	sync.Mutex
+	free []daemonSlot
+}{free: []daemonSlot{
+	{downBridge, downBridgeCIDR, downPool},
+	{"stateful-br3", "172.29.0.1/24", "base=10.233.0.0/16,size=24"},
+	{"stateful-br4", "172.28.0.1/24", "base=10.234.0.0/16,size=24"},
+}}
+
+type daemonSlot struct{ bridge, cidr, pool string }
+
 // NewDaemon starts a daemon of the test's own, with the workload image,
-// removed when the test ends.
+// removed when the test ends: the test may stop, kill and restart it.
 func NewDaemon(t *testing.T) *Daemon {
 	t.Helper()
-	d, err := StartDaemon(context.Background(), downBridge, downBridgeCIDR, downPool)
+	privateSlots.Lock()
+	if len(privateSlots.free) == 0 {
+		privateSlots.Unlock()
+		t.Fatal("every private daemon slot is in use: add one to privateSlots")
+	}
+	slot := privateSlots.free[0]
+	privateSlots.free = privateSlots.free[1:]
+	privateSlots.Unlock()
+	d, err := StartDaemon(context.Background(), slot.bridge, slot.cidr, slot.pool)
 	if err != nil {
 		t.Fatalf("start a Docker daemon: %v", err)
 	}
-	t.Cleanup(d.Remove)
+	t.Cleanup(func() {
+		d.Remove()
+		privateSlots.Lock()
+		privateSlots.free = append(privateSlots.free, slot)
+		privateSlots.Unlock()
+	})
 	return d
 }
 
@@ -135,8 +162,26 @@ func StartDaemon(ctx context.Context, bridge, cidr, pool string) (*Daemon, error
 	return d, nil
 }
 
-// Start runs the daemon (again) and waits until it answers.
+// Kill kills the daemon with SIGKILL, as a crash would: its containers
+// keep running under their shims, and it cleans up nothing.
+func (d *Daemon) Kill() {
+	if d.cmd == nil || d.cmd.Process == nil {
+		return
+	}
+	_ = d.cmd.Process.Kill()
+	_ = d.cmd.Wait()
+	d.cmd = nil
+}
+
+// Start runs the daemon (again) and waits until it answers. Pid files a
+// killed daemon left would block it: its own, and its containerd's when
+// that containerd died with it (the pid may since name another process).
 func (d *Daemon) Start(ctx context.Context) error {
+	_ = os.Remove(filepath.Join(d.dir, "docker.pid"))
+	containerdPid := filepath.Join(d.execRoot, "containerd", "containerd.pid")
+	if pid, err := os.ReadFile(containerdPid); err == nil && !liveContainerd(strings.TrimSpace(string(pid))) {
+		_ = os.Remove(containerdPid)
+	}
 	logFile, err := os.OpenFile(filepath.Join(d.dir, "dockerd.log"), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o600)
 	if err != nil {
 		return err
@@ -156,6 +201,24 @@ func (d *Daemon) Start(ctx context.Context) error {
 	// failure, for good.
 	d.Host = docker.NewHost(docker.Config{Name: "tls", Endpoint: d.Endpoint, TLS: &docker.TLSConfig{CAPEM: d.CAPEM, CertPEM: d.CertPEM, KeyPEM: d.KeyPEM}})
 	return nil
+}
+
+// liveContainerd: the process is a containerd that runs. One that died
+// with its daemon stays a zombie where nothing reaps orphans, and the
+// daemon would wait for it forever.
+func liveContainerd(pid string) bool {
+	if _, err := strconv.Atoi(pid); err != nil {
+		return false
+	}
+	stat, err := os.ReadFile(filepath.Join("/proc", pid, "stat")) //nolint:gosec // pid is a number, read from the daemon's own pid file
+
+	if err != nil {
+		return false
+	}
+	// pid (comm) state ...
+	_, rest, _ := strings.Cut(string(stat), " (")
+	comm, rest, _ := strings.Cut(rest, ") ")
+	return comm == "containerd" && !strings.HasPrefix(rest, "Z") && !strings.HasPrefix(rest, "X")
 }
 
 // Stop stops the daemon, keeping its data; its containers stop with it.
@@ -280,4 +343,31 @@ func newLeaf(ca *x509.Certificate, caKey *ecdsa.PrivateKey, tmpl *x509.Certifica
 	}
 	return string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})),
 		string(pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: keyDER})), nil
+}
+
+// HostBlock renders a provider host block named name that reaches the
+// daemon over TLS with its client certificate, trusting ca, advertised at
+// advertise when it is not empty.
+func (d *Daemon) HostBlock(name, ca, advertise string) string {
+	advertised := ""
+	if advertise != "" {
+		advertised = fmt.Sprintf("\n    advertise_address = %q", advertise)
+	}
+	return fmt.Sprintf(`
+  host {
+    name     = %q
+    endpoint = %q%s
+    tls {
+      ca_pem   = <<-EOT
+%s
+EOT
+      cert_pem = <<-EOT
+%s
+EOT
+      key_pem  = <<-EOT
+%s
+EOT
+    }
+  }
+`, name, d.Endpoint, advertised, strings.TrimSpace(ca), strings.TrimSpace(d.CertPEM), strings.TrimSpace(d.KeyPEM))
 }

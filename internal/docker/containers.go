@@ -18,6 +18,7 @@ import (
 	"github.com/docker/docker/pkg/stdcopy"
 	"github.com/docker/go-connections/nat"
 
+	"github.com/statefulhq/terraform-provider-stateful/internal/parallel"
 	"github.com/statefulhq/terraform-provider-stateful/internal/reconcile"
 	"github.com/statefulhq/terraform-provider-stateful/internal/spec"
 )
@@ -60,7 +61,12 @@ func (h *Host) ListReplicas(ctx context.Context, service string) ([]reconcile.Ob
 			Address:     address(c.NetworkSettings, spec.NetworkName(service)),
 			Spec:        c.Labels[spec.LabelSpec],
 			Published:   published(c.Ports),
+			Network:     networkID(c.NetworkSettings, spec.NetworkName(service)),
+			Owner:       c.Labels[spec.LabelOwner],
 		})
+	}
+	if err := h.readRestartPolicies(ctx, out); err != nil {
+		return nil, err
 	}
 	sort.SliceStable(out, func(i, j int) bool {
 		if out[i].Ordinal != out[j].Ordinal {
@@ -100,13 +106,10 @@ func containerConfig(c spec.Container, apiVersion string) (*container.Config, *c
 		ExposedPorts: nat.PortSet{},
 	}
 	hostConfig := &container.HostConfig{
-		NetworkMode: container.NetworkMode(c.Network),
-		RestartPolicy: container.RestartPolicy{
-			Name:              container.RestartPolicyMode(c.Restart.Name),
-			MaximumRetryCount: c.Restart.MaxRetries,
-		},
-		PortBindings: nat.PortMap{},
-		Mounts:       mounts(c.Mounts, c.SecretDirs),
+		NetworkMode:   container.NetworkMode(c.Network),
+		RestartPolicy: restartPolicy(c.Restart),
+		PortBindings:  nat.PortMap{},
+		Mounts:        mounts(c.Mounts, c.SecretDirs),
 	}
 	for _, p := range c.Ports {
 		port := nat.Port(fmt.Sprintf("%d/%s", p.Internal, p.Protocol))
@@ -152,6 +155,24 @@ func mounts(ms []spec.Mount, secrets []spec.SecretDir) []mount.Mount {
 		out = append(out, mount.Mount{Type: mount.TypeBind, Source: s.Source, Target: s.Target, ReadOnly: true})
 	}
 	return out
+}
+
+// UpdateContainer puts back the settings Docker changes in place (docker
+// update): the restart policy.
+func (h *Host) UpdateContainer(ctx context.Context, id string, c spec.Container) error {
+	cli, err := h.client(ctx)
+	if err != nil {
+		return err
+	}
+	_, err = cli.ContainerUpdate(ctx, id, container.UpdateConfig{RestartPolicy: restartPolicy(c.Restart)})
+	if err != nil {
+		return h.errorf("update container %s: %w", shortID(id), err)
+	}
+	return nil
+}
+
+func restartPolicy(p spec.RestartPolicy) container.RestartPolicy {
+	return container.RestartPolicy{Name: container.RestartPolicyMode(p.Name), MaximumRetryCount: p.MaxRetries}
 }
 
 // StartContainer starts a created or stopped container.
@@ -336,6 +357,37 @@ func healthFromStatus(status string) string {
 		return container.Unhealthy
 	case strings.HasSuffix(status, "(health: starting)"):
 		return container.Starting
+	}
+	return ""
+}
+
+// readRestartPolicies fills in each container's restart policy, which
+// only an inspect tells: docker update changes it behind the plan's back.
+func (h *Host) readRestartPolicies(ctx context.Context, observed []reconcile.Observed) error {
+	return parallel.Run(len(observed), inspectParallel, func(i int) error {
+		info, err := h.inspectContainer(ctx, observed[i].ID)
+		switch {
+		case cerrdefs.IsNotFound(err):
+			return nil // removed since the list: the next plan sees it gone
+		case err != nil:
+			return err
+		case info.HostConfig != nil:
+			p := info.HostConfig.RestartPolicy
+			observed[i].Restart = &spec.RestartPolicy{Name: string(p.Name), MaxRetries: p.MaximumRetryCount}
+		}
+		return nil
+	})
+}
+
+// inspectParallel bounds the inspects of one list.
+const inspectParallel = 8
+
+func networkID(settings *container.NetworkSettingsSummary, networkName string) string {
+	if settings == nil {
+		return ""
+	}
+	if ep, ok := settings.Networks[networkName]; ok && ep != nil {
+		return ep.NetworkID
 	}
 	return ""
 }

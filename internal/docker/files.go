@@ -10,7 +10,6 @@ import (
 	"strings"
 	"time"
 
-	cerrdefs "github.com/containerd/errdefs"
 	"github.com/docker/docker/api/types/container"
 	"github.com/docker/docker/client"
 
@@ -49,16 +48,14 @@ func (h *Host) withSecretsRoot(ctx context.Context, image string, fn func(*clien
 	return h.withHelper(ctx, image, container.HostConfig{Binds: []string{spec.SecretsRoot + ":" + helperParent}}, fn)
 }
 
-// wipe replaces a staged directory by an empty file: the daemon deletes the
-// directory and everything in it.
+// wipe deletes a staged directory and everything in it, leaving no entry
+// behind (an earlier release left an empty file in its place, which goes
+// too, and a path below such a file is simply absent).
 func wipe(ctx context.Context, cli *client.Client, id, rel string) error {
-	if _, err := cli.ContainerStatPath(ctx, id, path.Join(helperParent, rel)); cerrdefs.IsNotFound(err) {
-		return nil
-	} else if err != nil {
-		return fmt.Errorf("stat staged secrets %s: %w", rel, err)
+	if err := removePath(ctx, cli, id, helperParent, path.Join(helperParent, rel)); err != nil {
+		return fmt.Errorf("wipe staged secrets %s: %w", rel, err)
 	}
-	return cli.CopyToContainer(ctx, id, path.Join(helperParent, path.Dir(rel)), fileEntry(path.Base(rel)),
-		container.CopyToContainerOptions{AllowOverwriteDirWithFile: true})
+	return nil
 }
 
 func secretsArchive(service, replica string, files []spec.SecretFile, dirs []spec.SecretDir) *bytes.Buffer {

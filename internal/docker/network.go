@@ -107,16 +107,23 @@ const (
 
 // NetworkExists reports whether the service's network is on the host.
 func (h *Host) NetworkExists(ctx context.Context, service string) (bool, error) {
+	id, err := h.NetworkID(ctx, service)
+	return id != "", err
+}
+
+// NetworkID returns the ID of the service's network on the host, or ""
+// when there is none.
+func (h *Host) NetworkID(ctx context.Context, service string) (string, error) {
 	cli, err := h.client(ctx)
 	if err != nil {
-		return false, err
+		return "", err
 	}
-	_, err = cli.NetworkInspect(ctx, spec.NetworkName(service), network.InspectOptions{})
+	existing, err := cli.NetworkInspect(ctx, spec.NetworkName(service), network.InspectOptions{})
 	if cerrdefs.IsNotFound(err) {
-		return false, nil
+		return "", nil
 	}
 	if err != nil {
-		return false, h.errorf("inspect network %q: %w", spec.NetworkName(service), err)
+		return "", h.errorf("inspect network %q: %w", spec.NetworkName(service), err)
 	}
-	return true, nil
+	return existing.ID, nil
 }

@@ -41,7 +41,7 @@ func (r ServiceRuntime) Create(ctx context.Context, replica spec.Replica) (strin
 	if err := host.EnsureMounts(ctx, r.Service, replica.Container.Image, replica.Ordinal, replica.Container.Mounts); err != nil {
 		return "", err
 	}
-	if err := r.Prepare(ctx, replica); err != nil {
+	if err := r.stageSecrets(ctx, host, replica); err != nil {
 		return "", err
 	}
 	id, err := host.CreateContainer(ctx, replica.Container)
@@ -51,14 +51,32 @@ func (r ServiceRuntime) Create(ctx context.Context, replica spec.Replica) (strin
 	return id, host.WriteFiles(ctx, id, replica.Container.Files)
 }
 
-// Prepare implements reconcile.Runtime: secrets are staged anew before a
-// stopped replica starts again, so a rebooted host (tmpfs wiped) gets them
-// back.
+// Prepare implements reconcile.Runtime, before a stopped replica starts
+// again. Host directories removed since it ran are created again, empty,
+// the way Create creates them (the daemon would refuse to start it: bind
+// source path does not exist; the plan says it starts on an empty
+// directory). Its Docker volumes cannot have gone while its container
+// exists. Helpers run the container's own image: the configured one may
+// not be on the host yet. Secrets are staged anew, so a rebooted host
+// (tmpfs wiped) gets them back.
 func (r ServiceRuntime) Prepare(ctx context.Context, replica spec.Replica) error {
 	host, err := r.Hosts.Lookup(replica.Host)
 	if err != nil {
 		return err
 	}
+	if dirs := hostDirMounts(replica.Container.Mounts); len(dirs) > 0 {
+		image, err := host.containerImage(ctx, replica.Name)
+		if err != nil {
+			return err
+		}
+		if err := host.EnsureMounts(ctx, r.Service, image, replica.Ordinal, dirs); err != nil {
+			return err
+		}
+	}
+	return r.stageSecrets(ctx, host, replica)
+}
+
+func (r ServiceRuntime) stageSecrets(ctx context.Context, host *Host, replica spec.Replica) error {
 	c := replica.Container
 	return host.DeliverSecrets(ctx, c.Image, r.Service, replica.Name, c.Secrets, c.SecretDirs)
 }
@@ -70,6 +88,15 @@ func (r ServiceRuntime) Start(ctx context.Context, hostName, id string) error {
 		return err
 	}
 	return r.redact(host.StartContainer(ctx, id))
+}
+
+// UpdateSettings implements reconcile.Runtime.
+func (r ServiceRuntime) UpdateSettings(ctx context.Context, replica spec.Replica, hostName, id string) error {
+	host, err := r.Hosts.Lookup(hostName)
+	if err != nil {
+		return err
+	}
+	return host.UpdateContainer(ctx, id, replica.Container)
 }
 
 // WaitReady implements reconcile.Runtime.

@@ -124,14 +124,14 @@ func (h *Host) RemoveVolume(ctx context.Context, name string) error {
 func (h *Host) ensureHostDir(ctx context.Context, image string, m spec.Mount) error {
 	parent, base := path.Split(m.Source)
 	return h.withHelper(ctx, image, container.HostConfig{Binds: []string{parent + ":" + helperParent}}, func(cli *client.Client, id string) error {
-		stat, err := cli.ContainerStatPath(ctx, id, path.Join(helperParent, base))
+		stat, found, err := statPath(ctx, cli, id, helperParent, path.Join(helperParent, base))
 		switch {
-		case err == nil && !stat.Mode.IsDir():
-			return fmt.Errorf("host path %s exists and is not a directory", m.Source)
-		case err == nil:
-			return nil // existing data: never touched
-		case !cerrdefs.IsNotFound(err):
+		case err != nil:
 			return fmt.Errorf("stat host path %s: %w", m.Source, err)
+		case found && !stat.Mode.IsDir():
+			return fmt.Errorf("host path %s exists and is not a directory", m.Source)
+		case found:
+			return nil // existing data: never touched
 		}
 		return cli.CopyToContainer(ctx, id, helperParent, dirEntry(base, m), container.CopyToContainerOptions{CopyUIDGID: true})
 	})
@@ -144,10 +144,10 @@ func (h *Host) EmptyHostDir(ctx context.Context, image string, m spec.Mount) err
 	parent, base := path.Split(m.Source)
 	bind := mount.Mount{Type: mount.TypeBind, Source: path.Clean(parent), Target: helperParent}
 	err := h.withHelper(ctx, image, container.HostConfig{Mounts: []mount.Mount{bind}}, func(cli *client.Client, id string) error {
-		if _, err := cli.ContainerStatPath(ctx, id, path.Join(helperParent, base)); cerrdefs.IsNotFound(err) {
-			return nil
-		} else if err != nil {
+		if _, found, err := statPath(ctx, cli, id, helperParent, path.Join(helperParent, base)); err != nil {
 			return fmt.Errorf("stat host path %s: %w", m.Source, err)
+		} else if !found {
+			return nil // nothing there to delete (also below a file)
 		}
 		opts := container.CopyToContainerOptions{AllowOverwriteDirWithFile: true, CopyUIDGID: true}
 		if err := cli.CopyToContainer(ctx, id, helperParent, fileEntry(base), opts); err != nil {

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"regexp"
 	"slices"
-	"strings"
 	"testing"
 	"time"
 
@@ -32,26 +31,10 @@ provider "stateful" {
   host {
     name              = "a"
     endpoint          = "unix:///var/run/docker.sock"
-    advertise_address = %[1]q
+    advertise_address = %q
   }
-  host {
-    name              = %[2]q
-    endpoint          = %[3]q
-    advertise_address = %[1]q
-    tls {
-      ca_pem   = <<-EOT
-%[4]s
-EOT
-      cert_pem = <<-EOT
-%[5]s
-EOT
-      key_pem  = <<-EOT
-%[6]s
-EOT
-    }
-  }
-}
-`, acctest.HostAddress, second, d.Endpoint, strings.TrimSpace(d.CAPEM), strings.TrimSpace(d.CertPEM), strings.TrimSpace(d.KeyPEM))
+%s}
+`, acctest.HostAddress, d.HostBlock(second, d.CAPEM, acctest.HostAddress))
 }
 
 // hostsOf lists where the service's replicas run, per daemon, with each
@@ -182,11 +165,7 @@ func goneFrom(name string, daemons ...*docker.Host) resource.TestCheckFunc {
 }
 
 func expectRolloutLines(lines ...string) plancheck.PlanCheck {
-	checks := make([]knownvalue.Check, len(lines))
-	for i, l := range lines {
-		checks[i] = knownvalue.StringExact(l)
-	}
-	return plancheck.ExpectKnownValue(service, tfjsonpath.New("rollout"), knownvalue.ListExact(checks))
+	return acctest.ExpectRollout(service, lines...)
 }
 
 // Four replicas spread over two hosts land two and two, join one cluster

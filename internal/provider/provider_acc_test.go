@@ -242,25 +242,7 @@ data "stateful_host" "this" {}
 }
 
 func tlsProvider(ca string) string {
-	return fmt.Sprintf(`
-provider "stateful" {
-  host {
-    name     = "secure"
-    endpoint = %q
-    tls {
-      ca_pem   = <<-EOT
-%s
-EOT
-      cert_pem = <<-EOT
-%s
-EOT
-      key_pem  = <<-EOT
-%s
-EOT
-    }
-  }
-}
-`, acctest.TLS.Endpoint, strings.TrimSpace(ca), strings.TrimSpace(acctest.TLS.CertPEM), strings.TrimSpace(acctest.TLS.KeyPEM))
+	return "provider \"stateful\" {" + acctest.TLS.HostBlock("secure", ca, "") + "}\n"
 }
 
 // A second daemon that requires TLS client certificates: a full create,

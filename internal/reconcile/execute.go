@@ -19,6 +19,9 @@ type Runtime interface {
 	// before it starts again (secrets staged on the host).
 	Prepare(ctx context.Context, r spec.Replica) error
 	Start(ctx context.Context, host, id string) error
+	// UpdateSettings puts back, in place, the settings of the replica's
+	// running container that Docker can change without a restart.
+	UpdateSettings(ctx context.Context, r spec.Replica, host, id string) error
 	// WaitReady returns when the container runs (and is healthy, when it has
 	// a health check), or fails with what went wrong.
 	WaitReady(ctx context.Context, host, id string) error
@@ -174,6 +177,8 @@ func run(ctx context.Context, rt Runtime, r spec.Replica, a Action) error {
 		return nil
 	case Create:
 		return recreate(ctx, rt, r, a.RecreateVolumes)
+	case Update:
+		return rt.UpdateSettings(ctx, r, a.Host, a.ContainerID)
 	}
 	return fmt.Errorf("unknown action kind %q", a.Kind)
 }

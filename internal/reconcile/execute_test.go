@@ -69,6 +69,9 @@ func (f *fakeRuntime) Prepare(_ context.Context, _ spec.Replica) error { return 
 func (f *fakeRuntime) Start(_ context.Context, host, id string) error {
 	return f.call("start " + id + at(host))
 }
+func (f *fakeRuntime) UpdateSettings(_ context.Context, r spec.Replica, host, id string) error {
+	return f.call("update " + id + " restart=" + r.Container.Restart.String() + at(host))
+}
 func (f *fakeRuntime) WaitReady(_ context.Context, host, id string) error {
 	return f.call("wait " + id + at(host))
 }

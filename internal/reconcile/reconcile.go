@@ -36,6 +36,16 @@ type Observed struct {
 	// Published are the container's published ports, as the daemon lists
 	// them (only while it runs).
 	Published []PublishedPort
+	// Network is the ID of the service network the container is attached
+	// to; it outlives the network when that is removed behind our back.
+	Network string
+	// Restart is the restart policy the container has now, when known: the
+	// one setting Docker lets change without replacing it.
+	Restart *spec.RestartPolicy
+	// Owner is the owner identity on the container's labels: the
+	// Terraform state that created it ("" on containers of releases
+	// before owners).
+	Owner string
 }
 
 // PublishedPort is one container port published on the host.
@@ -58,6 +68,9 @@ const (
 	// Hold is a replacement the partition holds back: planned, shown, not
 	// executed.
 	Hold Kind = "held back"
+	// Update changes a running container's settings in place, without a
+	// restart.
+	Update Kind = "update in place"
 )
 
 // Action is one step of a rollout. ContainerID names the existing container
@@ -114,6 +127,10 @@ type Options struct {
 	Known map[int]bool
 	// ShowHosts names the host of each launch in the actions.
 	ShowHosts bool
+	// Networks are the IDs of the service's network on each host, as
+	// observed ("" when it is missing). A stopped container attached to
+	// another network ID lost its network. Hosts not listed are not checked.
+	Networks map[string]string
 }
 
 // Blocked is a replica whose volume definition changed where Docker cannot
@@ -180,15 +197,25 @@ func Plan(desired []spec.Replica, observed []Observed, opts Options) ([]Action, 
 			replacements = append(replacements, a)
 		case !identityMatches(r, o):
 			replacements = append(replacements, replace(r, o, "renamed outside Terraform"))
+		case lostNetwork(o, opts.Networks):
+			// Docker cannot start a container whose network is gone.
+			repairs = append(repairs, replace(r, o, "network "+r.Container.Network+" removed outside Terraform"))
 		case !specMatches(r, o) && r.Ordinal < opts.Partition && (o.State == StateExited || o.State == StateCreated):
 			// Held back by the partition, but down: bring back what ran.
 			repairs = append(repairs, start(r, o))
 		case !specMatches(r, o):
 			replacements = append(replacements, replace(r, o, specReason(opts.Desired, o)))
-		case o.State == StateExited || o.State == StateCreated:
+		case o.State == StateCreated:
+			// A container that never ran holds nothing, and one left by a
+			// daemon that died while starting it cannot start again.
+			repairs = append(repairs, replace(r, o, "created but never started"))
+		case o.State == StateExited:
 			repairs = append(repairs, start(r, o))
 		case !isUp(o.State):
 			replacements = append(replacements, replace(r, o, "container "+o.State))
+		case o.Restart != nil && *o.Restart != r.Container.Restart:
+			repairs = append(repairs, Action{Kind: Update, Ordinal: r.Ordinal, Name: r.Name, ContainerID: o.ID, Host: o.Host,
+				Reason: fmt.Sprintf("restart policy changed outside Terraform to %s; configured %s", o.Restart, r.Container.Restart)})
 		}
 	}
 	sort.SliceStable(repairs, func(i, j int) bool { return repairs[i].Ordinal < repairs[j].Ordinal })
@@ -449,6 +476,13 @@ func isUp(state string) bool { return state == StateRunning || state == StateRes
 
 func replace(r spec.Replica, o Observed, reason string) Action {
 	return Action{Kind: Replace, Ordinal: r.Ordinal, Name: r.Name, ContainerID: o.ID, Host: o.Host, Reason: reason}
+}
+
+// lostNetwork: a container that is down and attached to a network ID the
+// host no longer has (removed, or removed and created anew).
+func lostNetwork(o Observed, networks map[string]string) bool {
+	current, checked := networks[o.Host]
+	return checked && o.Network != "" && o.Network != current && !isUp(o.State)
 }
 
 func start(r spec.Replica, o Observed) Action {

@@ -62,6 +62,56 @@ func TestStringOfActionShowsNameKindAndReason(t *testing.T) {
 	}
 }
 
+// Drift Docker reports on a container that still matches its spec: a
+// stopped container whose network is gone is recreated (it can never start
+// again), a restart policy changed with docker update is put back in place.
+func TestPlanRepairsDriftTheDaemonReports(t *testing.T) {
+	always := spec.RestartPolicy{Name: "always"}
+	want := desired("v1", 0, 1, 2)
+	for i := range want {
+		want[i].Container.Restart = spec.RestartPolicy{Name: "unless-stopped"}
+		want[i].Container.Network = "stateful-db"
+	}
+	withNetwork := func(o Observed, network string) Observed { o.Network = network; return o }
+	withRestart := func(o Observed, p spec.RestartPolicy) Observed { o.Restart = &p; return o }
+	cases := map[string]struct {
+		observed []Observed
+		networks map[string]string
+		want     []string
+	}{
+		"stopped on a removed network": {
+			observed: []Observed{withNetwork(obs("c0", 0, "exited", "v1"), "n1"), withNetwork(obs("c1", 1, "running", "v1"), "n1"), withNetwork(obs("c2", 2, "exited", "v1"), "n1")},
+			networks: map[string]string{"": ""},
+			want:     []string{"db-0: replace (network stateful-db removed outside Terraform) @c0", "db-2: replace (network stateful-db removed outside Terraform) @c2"},
+		},
+		"stopped on a network created anew": {
+			observed: []Observed{withNetwork(obs("c0", 0, "exited", "v1"), "n1"), withNetwork(obs("c1", 1, "exited", "v1"), "n2"), withNetwork(obs("c2", 2, "running", "v1"), "n2")},
+			networks: map[string]string{"": "n2"},
+			want:     []string{"db-0: replace (network stateful-db removed outside Terraform) @c0", "db-1: start (stopped outside Terraform) @c1"},
+		},
+		"network not checked": {
+			observed: []Observed{withNetwork(obs("c0", 0, "exited", "v1"), "n1"), obs("c1", 1, "running", "v1"), obs("c2", 2, "running", "v1")},
+			want:     []string{"db-0: start (stopped outside Terraform) @c0"},
+		},
+		"restart policy changed": {
+			observed: []Observed{withRestart(obs("c0", 0, "running", "v1"), always), withRestart(obs("c1", 1, "running", "v1"), want[1].Container.Restart), obs("c2", 2, "running", "v1")},
+			want:     []string{"db-0: update in place (restart policy changed outside Terraform to always; configured unless-stopped) @c0"},
+		},
+		"restart policy of a replaced replica does not matter": {
+			observed: []Observed{withRestart(obs("c0", 0, "running", "v0"), always), obs("c1", 1, "running", "v1"), obs("c2", 2, "running", "v1")},
+			want:     []string{"db-0: replace (spec changed) @c0"},
+		},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			actions, _ := Plan(want, tc.observed, Options{Networks: tc.networks})
+			if got := render(actions); !reflect.DeepEqual(got, tc.want) {
+				t.Fatalf("Plan:\n  %s\nwant:\n  %s", strings.Join(got, "\n  "), strings.Join(tc.want, "\n  "))
+			}
+		})
+	}
+}
+
 func TestPlan(t *testing.T) {
 	cases := map[string]struct {
 		desired  []spec.Replica
@@ -124,10 +174,10 @@ func TestPlan(t *testing.T) {
 			observed: []Observed{obs("c0", 0, "running", "v1"), obs("c1", 1, "exited", "v1")},
 			want:     []string{"db-1: start (stopped outside Terraform) @c1"},
 		},
-		"created is started": {
+		"created is recreated": {
 			desired:  desired("v1", 0),
 			observed: []Observed{obs("c0", 0, "created", "v1")},
-			want:     []string{"db-0: start (never started) @c0"},
+			want:     []string{"db-0: replace (created but never started) @c0"},
 		},
 		"dead is replaced": {
 			desired:  desired("v1", 0),
@@ -200,7 +250,7 @@ func TestPlan(t *testing.T) {
 				"db-6: remove (scale down) @c6",
 				"db-5: remove (scale down) @c5",
 				"db-0: remove (duplicate of ordinal 0) @c0b",
-				"db-0: start (never started) @c0",
+				"db-0: replace (created but never started) @c0",
 				"db-2: create",
 				"db-3: start (stopped outside Terraform) @c3",
 				"db-4: replace (spec changed) @c4",
@@ -328,7 +378,11 @@ func TestPlanPropertiesOverRandomStates(t *testing.T) {
 			if (a.Kind == Start || a.Kind == Replace) && a.ContainerID == "" {
 				fail("%s names no container", a)
 			}
-			switch a.Kind {
+			kind := a.Kind
+			if kind == Replace && (a.Reason == "created but never started" || strings.HasPrefix(a.Reason, "network ")) {
+				kind = Start // a container that cannot start again is repaired like a stopped one
+			}
+			switch kind {
 			case Replace:
 				if a.Ordinal >= lastReplace {
 					fail("replacements not in descending order at %s", a)

@@ -141,8 +141,9 @@ func (r *serviceResource) Read(ctx context.Context, req resource.ReadRequest, re
 			return
 		}
 	}
-	if importing { // rebuild the configuration from labels
+	if importing { // rebuild the configuration from labels, and take the owner over
 		resp.Diagnostics.Append(state.adopt(ctx, r.hosts, observed)...)
+		resp.Diagnostics.Append(recordOwner(ctx, resp.Private, adoptedOwner(observed))...)
 		if resp.Diagnostics.HasError() {
 			return
 		}

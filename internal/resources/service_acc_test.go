@@ -361,11 +361,11 @@ func TestAccService_driftIsPlannedAndRepaired(t *testing.T) {
 						plancheck.ExpectUnknownValue(address, tfjsonpath.New("instances").AtSliceIndex(0).AtMapKey("address")),
 						plancheck.ExpectUnknownValue(address, tfjsonpath.New("instances").AtSliceIndex(1).AtMapKey("address")),
 						plancheck.ExpectUnknownValue(address, tfjsonpath.New("instances").AtSliceIndex(2).AtMapKey("address")),
-						plancheck.ExpectKnownValue(address, tfjsonpath.New("rollout"), knownvalue.ListExact([]knownvalue.Check{
-							knownvalue.StringExact(r(1) + ": start (stopped outside Terraform)"),
-							knownvalue.StringExact(r(2) + ": create (removed outside Terraform)"),
-							knownvalue.StringExact(r(0) + ": replace (renamed outside Terraform)"),
-						})),
+						acctest.ExpectRollout(address,
+							r(1)+": start (stopped outside Terraform)",
+							r(2)+": create (removed outside Terraform)",
+							r(0)+": replace (renamed outside Terraform)",
+						),
 					},
 					PostApplyPostRefresh: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()},
 				},
@@ -684,28 +684,44 @@ func TestAccService_containerSettings(t *testing.T) {
 	})
 }
 
-func TestAccService_failedCreateIsAdoptedByTheNextApply(t *testing.T) {
-	name := acctest.Name(t, "adopt")
+// A failed create undoes itself: it records no state (nothing tainted) and
+// leaves no container or network that no state knows of, and its data is
+// kept; the next apply creates the service anew.
+func TestAccService_failedCreateLeavesNothing(t *testing.T) {
+	name := acctest.Name(t, "undo")
 	r := func(i int) string { return spec.ReplicaName(name, i) }
-	health := `
+	body := `
   health {
     test     = ["CMD", "/workload", "probe", "http://127.0.0.1:8080/healthz"]
     interval = "300ms"
     retries  = 2
   }
+  volume {
+    name   = "data"
+    target = "/data"
+    plugin { driver = "local" }
+  }
+  retention { when_deleted = "delete" }
 `
 	resource.ParallelTest(t, resource.TestCase{
 		ProtoV6ProviderFactories: acctest.ProviderFactories,
 		CheckDestroy:             acctest.CheckGone(name),
 		Steps: []resource.TestStep{
 			{
-				// The first replica never gets healthy: the create fails and
-				// records no state, so nothing is tainted.
-				Config:      serviceConfig(name, acctest.WorkloadImageV1, 2, health+`  env = { UNHEALTHY = "1" }`),
-				ExpectError: wrapped(r(0) + " is unhealthy"),
+				// The second replica never gets healthy: the create fails.
+				Config:      serviceConfig(name, acctest.WorkloadImageV1, 2, body+`  env = { UNHEALTHY = "{{if eq .Ordinal 1}}1{{end}}" }`),
+				ExpectError: wrapped(r(1) + " is unhealthy"),
 			},
 			{
-				Config: serviceConfig(name, acctest.WorkloadImageV1, 2, health),
+				PreConfig: func() {
+					if err := acctest.CheckGone(name)(nil); err != nil {
+						t.Fatalf("the failed create left debris: %v", err)
+					}
+					if _, err := acctest.Local().VolumeOptions(context.Background(), spec.VolumeName(name, "data", 0, true)); err != nil {
+						t.Fatalf("the failed create lost the first replica's volume: %v", err)
+					}
+				},
+				Config: serviceConfig(name, acctest.WorkloadImageV1, 2, body),
 				ConfigPlanChecks: resource.ConfigPlanChecks{
 					PreApply:             []plancheck.PlanCheck{plancheck.ExpectResourceAction(address, plancheck.ResourceActionCreate)},
 					PostApplyPostRefresh: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()},
@@ -772,13 +788,7 @@ func TestAccService_durationsCompareByValue(t *testing.T) {
     interval = %q
   }`, minReady, interval))
 	}
-	rollout := func(lines ...string) plancheck.PlanCheck {
-		checks := []knownvalue.Check{}
-		for _, l := range lines {
-			checks = append(checks, knownvalue.StringExact(l))
-		}
-		return plancheck.ExpectKnownValue(address, tfjsonpath.New("rollout"), knownvalue.ListExact(checks))
-	}
+	rollout := func(lines ...string) plancheck.PlanCheck { return acctest.ExpectRollout(address, lines...) }
 	first := spec.ReplicaName(name, 0) + ": create"
 	resource.ParallelTest(t, resource.TestCase{
 		ProtoV6ProviderFactories: acctest.ProviderFactories,

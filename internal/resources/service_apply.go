@@ -34,9 +34,9 @@ type applyResponse struct {
 }
 
 // apply is Create and Update: it brings the hosts to the planned service
-// and records the result. A failed create records no state (no tainted
-// resource: the next apply adopts what this one left); a failed update
-// records each replica as it now is, so the next plan resumes.
+// and records the result. A failed create records no state, and removes
+// the containers it made (see discard); a failed update records each
+// replica as it now is, so the next plan resumes.
 func (r *serviceResource) apply(ctx context.Context, req applyRequest, resp applyResponse) {
 	creating := req.prior == nil
 	operation := "update"
@@ -58,6 +58,8 @@ func (r *serviceResource) apply(ctx context.Context, req applyRequest, resp appl
 
 	svc, _, diags := plan.toSpec(ctx)
 	resp.diags.Append(diags...)
+	svc.Owner = ownerOrNew(ctx, req.private)
+	resp.diags.Append(recordOwner(ctx, resp.private, svc.Owner)...)
 	key, diags := r.applySecretKey(ctx, svc, req.private, resp.private)
 	resp.diags.Append(diags...)
 	// Replicas staged secrets if the old or the new definition has some;
@@ -78,12 +80,18 @@ func (r *serviceResource) apply(ctx context.Context, req applyRequest, resp appl
 	if resp.diags.HasError() {
 		return
 	}
-	observed, warnings, err := r.rollout(ctx, svc, staged, recorded, record)
+	observed, warnings, err := r.rollout(ctx, svc, staged, recorded, record, creating)
 	addWarnings(resp.diags, warnings)
 	ports := svc.WithDefaults().Ports
 	if err != nil {
 		resp.diags.AddError("Could not "+operation+" the service", err.Error())
-		if creating || observed == nil {
+		if creating {
+			if observed != nil { // nil: it failed before it changed anything
+				r.discard(ctx, svc, observed, staged, resp.diags)
+			}
+			return
+		}
+		if observed == nil {
 			return
 		}
 		plan.settleComputed(r.seeds(svc, observed, record.latest()))
@@ -120,8 +128,9 @@ func completeForApply(ctx context.Context, config tfsdk.Config, svc *spec.Servic
 // rollout brings the hosts to the service and returns the replicas as
 // observed afterwards (also after a failure, when they could be listed),
 // and hosts it could not list. recorded are the replicas state knows,
-// record where replicas ran.
-func (r *serviceResource) rollout(ctx context.Context, svc spec.Service, staged bool, recorded []instanceModel, record placementRecord) ([]reconcile.Observed, []string, error) {
+// record where replicas ran. A create takes over no container; an update
+// none of another state's.
+func (r *serviceResource) rollout(ctx context.Context, svc spec.Service, staged bool, recorded []instanceModel, record placementRecord, creating bool) ([]reconcile.Observed, []string, error) {
 	grace, err := spec.ParseDuration("stop_grace_period", svc.StopGracePeriod)
 	if err != nil {
 		return nil, nil, err
@@ -133,6 +142,15 @@ func (r *serviceResource) rollout(ctx context.Context, svc spec.Service, staged 
 	observed, answered, warnings, err := listService(ctx, hosts, svc.Name)
 	if err != nil {
 		return nil, nil, err
+	}
+	var owned diag.Diagnostics
+	if others := foreign(observed, svc.Owner); creating && len(observed) > 0 {
+		claimedError(&owned, svc.Name, observed)
+	} else if len(others) > 0 {
+		foreignError(&owned, svc.Name, others)
+	}
+	if owned.HasError() {
+		return nil, warnings, diagnosticsError(owned)
 	}
 	if diags := r.placeReplicas(&svc, currentHosts(observed), record.latest()); diags.HasError() {
 		return observed, warnings, diagnosticsError(diags)
@@ -152,6 +170,9 @@ func (r *serviceResource) rollout(ctx context.Context, svc spec.Service, staged 
 	}
 	opts, err := planOptions(ctx, placed, svc)
 	if err != nil {
+		return observed, warnings, err
+	}
+	if opts.Networks, err = networksOf(ctx, placed, observed, svc.Name); err != nil {
 		return observed, warnings, err
 	}
 	actions, blocked := reconcile.Plan(desired, observed, opts)
@@ -178,6 +199,40 @@ func (r *serviceResource) rollout(ctx context.Context, svc spec.Service, staged 
 		warnings = append(warnings, removeEmptyNetworks(ctx, answered, r.candidateHosts(svc), final, svc.Name)...)
 	}
 	return final, warnings, execErr
+}
+
+// discardTimeout bounds removing what a failed create made, which runs
+// even when the create was interrupted.
+const discardTimeout = 2 * time.Minute
+
+// discard removes what a failed create made (its containers, their staged
+// secrets and its networks) so that nothing is left that no state knows
+// of; data volumes and directories are kept. observed are the containers
+// the create left, all of them its own.
+func (r *serviceResource) discard(ctx context.Context, svc spec.Service, observed []reconcile.Observed, staged bool, diags *diag.Diagnostics) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), discardTimeout)
+	defer cancel()
+	runtime := docker.ServiceRuntime{Hosts: r.hosts, Service: svc.Name, Image: svc.Image, Grace: time.Second, Secrets: staged}
+	var actions []reconcile.Action
+	for _, o := range observed {
+		if o.Owner == svc.Owner {
+			actions = append(actions, reconcile.Action{Kind: reconcile.Remove, Ordinal: o.Ordinal, Name: o.Name, ContainerID: o.ID, Host: o.Host, Reason: "create failed"})
+		}
+	}
+	errs := []error{reconcile.Execute(ctx, runtime, nil, actions, reconcile.ExecOptions{Independent: true})}
+	for _, name := range r.candidateHosts(svc) {
+		if h, err := r.hosts.Get(name); err == nil {
+			errs = append(errs, h.RemoveNetwork(ctx, svc.Name))
+		}
+	}
+	if err := errors.Join(errs...); err != nil {
+		diags.AddWarning("Could not remove all the failed create made",
+			"Containers or networks of the service may be left on the hosts; the next plan names them. "+err.Error())
+		return
+	}
+	diags.AddWarning("The failed create was undone",
+		fmt.Sprintf("The %d container(s) and the network the create made were removed; volumes and host directories, and the data in them, are kept. "+
+			"Fix the cause and apply again.", len(actions)))
 }
 
 // removeEmptyNetworks removes the service's network from hosts outside its

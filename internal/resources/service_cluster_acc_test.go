@@ -29,11 +29,7 @@ const healthCheck = `
 
 // expectRollout checks the planned rollout lines, exactly and in order.
 func expectRollout(lines ...string) plancheck.PlanCheck {
-	checks := make([]knownvalue.Check, len(lines))
-	for i, l := range lines {
-		checks[i] = knownvalue.StringExact(l)
-	}
-	return plancheck.ExpectKnownValue(address, tfjsonpath.New("rollout"), knownvalue.ListExact(checks))
+	return acctest.ExpectRollout(address, lines...)
 }
 
 // rolloutPlan expects an update whose rollout is exactly lines, and an

@@ -9,6 +9,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/diag"
 	"github.com/hashicorp/terraform-plugin-framework/path"
 	"github.com/hashicorp/terraform-plugin-framework/resource"
+	"github.com/hashicorp/terraform-plugin-framework/types"
 
 	"github.com/statefulhq/terraform-provider-stateful/internal/docker"
 	"github.com/statefulhq/terraform-provider-stateful/internal/reconcile"
@@ -37,6 +38,9 @@ func (r *serviceResource) planInstances(ctx context.Context, req resource.Modify
 		diags.AddError("Could not read the service", err.Error())
 		return diags
 	}
+	if diags.Append(r.checkOwnership(ctx, req, svc, observed)...); diags.HasError() {
+		return diags
+	}
 	if diags.Append(r.placeReplicas(&svc, currentHosts(observed), readPlacements(ctx, req.Private).latest())...); diags.HasError() {
 		return diags
 	}
@@ -62,9 +66,17 @@ func (r *serviceResource) planInstances(ctx context.Context, req resource.Modify
 		return diags
 	}
 	opts.Known = knownBefore(state, prior)
+	if opts.Networks, err = networksOf(ctx, hosts, observed, svc.Name); err != nil {
+		diags.AddError("Could not read the service's network", err.Error())
+		return diags
+	}
 	actions, blocked := reconcile.Plan(desired, observed, opts)
-	plan.Rollout = stringsValue(rolloutLines(actions))
-	if len(rolloutLines(actions)) == 0 && state != nil {
+	if err := tellMissingHostDirs(ctx, r.hosts, desired, actions); err != nil {
+		diags.AddError("Could not check the host directories of stopped replicas", err.Error())
+		return diags
+	}
+	plan.Rollout = stringsValue(rolloutLines(actions, priorRollout(state)))
+	if len(rolloutLines(actions, 0)) == 0 && state != nil {
 		// Nothing to do: keep the record of the last rollout, so that a
 		// plan with nothing to do is empty.
 		plan.Rollout = state.Rollout
@@ -189,15 +201,77 @@ func (r *serviceResource) planSecretKey(ctx context.Context, req resource.Modify
 	return key, diags
 }
 
-// rolloutLines renders the actions apply will take, in order.
-func rolloutLines(actions []reconcile.Action) []string {
+// rolloutLines renders the actions apply will take, in order, each marked
+// with the number of the rollout (the one after previous): Terraform hides
+// list elements equal to those of the prior state, and a replica replaced
+// again for the same reason must still show.
+func rolloutLines(actions []reconcile.Action, previous int) []string {
 	out := []string{}
 	for _, a := range actions {
 		if a.Kind != reconcile.Hold {
-			out = append(out, a.String())
+			out = append(out, fmt.Sprintf("#%d %s", previous+1, a))
 		}
 	}
 	return out
+}
+
+// priorRollout is the number of the rollout the state records; zero when
+// it records none, or lines of a release before numbers.
+func priorRollout(state *serviceModel) int {
+	if state == nil || state.Rollout.IsNull() || state.Rollout.IsUnknown() || len(state.Rollout.Elements()) == 0 {
+		return 0
+	}
+	first, ok := state.Rollout.Elements()[0].(types.String)
+	if !ok {
+		return 0
+	}
+	var n int
+	if _, err := fmt.Sscanf(first.ValueString(), "#%d ", &n); err != nil {
+		return 0
+	}
+	return n
+}
+
+// checkOwnership fails the plan of a new service whose name is taken on a
+// host it may be placed on, and that of an existing one when containers of
+// its name belong to another state's service.
+func (r *serviceResource) checkOwnership(ctx context.Context, req resource.ModifyPlanRequest, svc spec.Service, observed []reconcile.Observed) diag.Diagnostics {
+	var diags diag.Diagnostics
+	if !req.State.Raw.IsNull() {
+		if others := foreign(observed, readOwner(ctx, req.Private)); len(others) > 0 {
+			foreignError(&diags, svc.Name, others)
+		}
+		return diags
+	}
+	existing, err := r.unclaimed(ctx, svc.Name, r.candidateHosts(svc))
+	switch {
+	case err != nil:
+		diags.AddError("Could not read the hosts", err.Error())
+	case len(existing) > 0:
+		claimedError(&diags, svc.Name, existing)
+	}
+	return diags
+}
+
+// networksOf are the IDs of the service's network on the hosts where a
+// container is down, the only ones that can have lost it (Docker refuses to
+// remove a network a running container is attached to).
+func networksOf(ctx context.Context, hosts []*docker.Host, observed []reconcile.Observed, service string) (map[string]string, error) {
+	out := map[string]string{}
+	for _, h := range hosts {
+		down := slices.ContainsFunc(observed, func(o reconcile.Observed) bool {
+			return o.Host == h.Name() && o.State != reconcile.StateRunning && o.State != reconcile.StateRestarting
+		})
+		if !down {
+			continue
+		}
+		id, err := h.NetworkID(ctx, service)
+		if err != nil {
+			return nil, err
+		}
+		out[h.Name()] = id
+	}
+	return out, nil
 }
 
 func heldBack(actions []reconcile.Action) []string {

@@ -7,6 +7,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/diag"
 
 	"github.com/statefulhq/terraform-provider-stateful/internal/reconcile"
+	"github.com/statefulhq/terraform-provider-stateful/internal/spec"
 )
 
 // privateReplicas names the private-state record of the service's
@@ -32,6 +33,10 @@ type recordedReplica struct {
 	State       string `json:"state"`
 	Health      string `json:"health,omitempty"`
 	Definition  int    `json:"definition"`
+	Network     string `json:"network,omitempty"`
+	Owner       string `json:"owner,omitempty"`
+	// Restart is the container's restart policy, when it was read.
+	Restart *spec.RestartPolicy `json:"restart,omitempty"`
 }
 
 type privateGetter interface {
@@ -55,7 +60,7 @@ func recordReplicas(ctx context.Context, private privateSetter, observed []recon
 		}
 		record.Replicas = append(record.Replicas, recordedReplica{
 			ID: o.ID, Name: o.Name, Host: o.Host, Ordinal: o.Ordinal, Fingerprint: o.Fingerprint,
-			State: o.State, Health: o.Health, Definition: i,
+			State: o.State, Health: o.Health, Definition: i, Network: o.Network, Owner: o.Owner, Restart: o.Restart,
 		})
 	}
 	raw, err := json.Marshal(record)
@@ -83,7 +88,7 @@ func recordedObservations(ctx context.Context, private privateGetter) (observed 
 	for _, r := range record.Replicas {
 		o := reconcile.Observed{
 			ID: r.ID, Name: r.Name, Host: r.Host, Ordinal: r.Ordinal, Fingerprint: r.Fingerprint,
-			State: r.State, Health: r.Health,
+			State: r.State, Health: r.Health, Network: r.Network, Owner: r.Owner, Restart: r.Restart,
 		}
 		if r.Definition >= 0 && r.Definition < len(record.Definitions) {
 			o.Spec = record.Definitions[r.Definition]

@@ -168,10 +168,12 @@ func serviceAttributes() map[string]schema.Attribute {
 			Computed:            true,
 		},
 		"rollout": schema.ListAttribute{
-			MarkdownDescription: "In a plan, the ordered actions apply will take, each with its reason: `db-2: replace (image)`, " +
-				"`db-1: start (stopped outside Terraform)`, `db-3: create`, `db-4: remove (scale down)`. Across hosts each launch names its host: " +
-				"`db-3: create on b`, `db-1: replace on a (moved from host b)`. When there is nothing to do it keeps " +
-				"the rollout last applied, so such a plan is empty.",
+			MarkdownDescription: "In a plan, the ordered actions apply will take, each with its reason, after the rollout's number: `#4 db-2: replace (image)`, " +
+				"`#4 db-1: start (stopped outside Terraform)`, `#4 db-3: create`, `#4 db-4: remove (scale down)`, " +
+				"`#4 db-0: replace (network stateful-db removed outside Terraform)`, `#4 db-0: update in place (restart policy changed outside Terraform to always; configured unless-stopped)`. " +
+				"Across hosts each launch names its host: `#4 db-3: create on b`, `#4 db-1: replace on a (moved from host b)`. " +
+				"The number counts the service's rollouts, so that no line equals one of the last rollout and `terraform plan` shows every replica apply touches. " +
+				"When there is nothing to do it keeps the rollout last applied, so such a plan is empty.",
 			ElementType: types.StringType,
 			Computed:    true,
 		},

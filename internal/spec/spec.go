@@ -25,6 +25,10 @@ const (
 	LabelSpec = LabelPrefix + "spec"
 	// LabelDefinition digests a Docker volume's driver and options.
 	LabelDefinition = LabelPrefix + "definition"
+	// LabelOwner identifies the Terraform state whose service created a
+	// container, so that another state declaring the same name cannot take
+	// it over.
+	LabelOwner = LabelPrefix + "owner"
 )
 
 // Defaults of optional settings, shared by the schema and validation.
@@ -73,6 +77,9 @@ type Service struct {
 	Placement *Placement        `json:"-"`
 	Placed    map[int]string    `json:"-"`
 	Advertise map[string]string `json:"-"`
+	// Owner identifies the Terraform state that manages the service; it
+	// labels the containers, and is never part of what they are.
+	Owner string `json:"-"`
 }
 
 // Port publishes a container port on the host. External is the host port of
@@ -132,6 +139,17 @@ type Container struct {
 type RestartPolicy struct {
 	Name       string `json:"name"`
 	MaxRetries int    `json:"max_retries,omitempty"`
+}
+
+// String writes the policy as the restart attribute takes it.
+func (p RestartPolicy) String() string {
+	if p.Name == "on-failure" && p.MaxRetries > 0 {
+		return p.Name + ":" + strconv.Itoa(p.MaxRetries)
+	}
+	if p.Name == "" {
+		return "no"
+	}
+	return p.Name
 }
 
 // HealthCheck is a parsed Health.
@@ -262,6 +280,9 @@ func (s Service) containerBase(specLabel string) (Container, error) {
 	}
 	labels[LabelService] = s.Name
 	labels[LabelSpec] = specLabel
+	if s.Owner != "" {
+		labels[LabelOwner] = s.Owner
+	}
 	return Container{
 		Image:       s.Image,
 		Command:     s.Command,
@@ -298,11 +319,13 @@ func (c Container) forReplica(s Service, ordinal int) Container {
 
 // Fingerprint is a short digest of a replica's rendered container. Anything
 // that would need a new container to change is in it; the import label is
-// not, so that non-container settings (pull policy) never replace replicas.
+// not, so that non-container settings (pull policy) never replace replicas,
+// nor is the owner, which containers of earlier releases lack.
 func Fingerprint(c Container) (string, error) {
 	c.Labels = copyMap(c.Labels)
 	delete(c.Labels, LabelSpec)
 	delete(c.Labels, LabelFingerprint)
+	delete(c.Labels, LabelOwner)
 	b, err := json.Marshal(c) // map keys are sorted by encoding/json
 	if err != nil {
 		return "", fmt.Errorf("fingerprint %s: %w", c.Name, err)

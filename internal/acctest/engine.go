@@ -1,6 +1,7 @@
 package acctest
 
 import (
+	"bytes"
 	"context"
 	"crypto/tls"
 	"crypto/x509"
@@ -10,12 +11,15 @@ import (
 	"sync"
 	"time"
 
+	cerrdefs "github.com/containerd/errdefs"
 	"github.com/docker/docker/api/types/build"
 	"github.com/docker/docker/api/types/container"
 	"github.com/docker/docker/api/types/events"
 	"github.com/docker/docker/api/types/filters"
+	"github.com/docker/docker/api/types/network"
 	"github.com/docker/docker/client"
 	"github.com/docker/docker/pkg/jsonmessage"
+	"github.com/docker/docker/pkg/stdcopy"
 
 	"github.com/statefulhq/terraform-provider-stateful/internal/spec"
 )
@@ -175,6 +179,18 @@ func (e *Engine) SetRestartPolicy(ctx context.Context, id, policy string) error 
 	return nil
 }
 
+// CreateNetwork creates a bridge network, as an operator would for
+// containers of several services to share.
+func (e *Engine) CreateNetwork(ctx context.Context, name string) error {
+	if e.err != nil {
+		return e.err
+	}
+	if _, err := e.cli.NetworkCreate(ctx, name, network.CreateOptions{Driver: "bridge"}); err != nil {
+		return e.errorf("create network %q: %w", name, err)
+	}
+	return nil
+}
+
 // RemoveNetwork removes a network by name, as an operator would.
 func (e *Engine) RemoveNetwork(ctx context.Context, name string) error {
 	if e.err != nil {
@@ -232,6 +248,67 @@ func (e *Engine) BuildImage(ctx context.Context, buildContext io.Reader, tags []
 		return e.errorf("build image %v: %w", tags, err)
 	}
 	return nil
+}
+
+// ExecResult is what a command run in a container printed, and its exit
+// code.
+type ExecResult struct {
+	Stdout, Stderr string
+	ExitCode       int
+}
+
+// Exec runs cmd in a running container (by name or ID), as docker exec
+// does, as user (the container's user when empty), and waits for it. A
+// command that runs and fails is not an error: its exit code says so.
+func (e *Engine) Exec(ctx context.Context, containerName, user string, cmd ...string) (ExecResult, error) {
+	if e.err != nil {
+		return ExecResult{}, e.err
+	}
+	created, err := e.cli.ContainerExecCreate(ctx, containerName, container.ExecOptions{
+		User: user, Cmd: cmd, AttachStdout: true, AttachStderr: true,
+	})
+	if err != nil {
+		return ExecResult{}, e.errorf("exec in %s: %w", shortID(containerName), err)
+	}
+	attached, err := e.cli.ContainerExecAttach(ctx, created.ID, container.ExecAttachOptions{})
+	if err != nil {
+		return ExecResult{}, e.errorf("exec in %s: attach: %w", shortID(containerName), err)
+	}
+	defer attached.Close()
+	var stdout, stderr bytes.Buffer
+	if _, err := stdcopy.StdCopy(&stdout, &stderr, attached.Reader); err != nil {
+		return ExecResult{}, e.errorf("exec in %s: read output: %w", shortID(containerName), err)
+	}
+	inspected, err := e.cli.ContainerExecInspect(ctx, created.ID)
+	if err != nil {
+		return ExecResult{}, e.errorf("exec in %s: inspect: %w", shortID(containerName), err)
+	}
+	return ExecResult{Stdout: stdout.String(), Stderr: stderr.String(), ExitCode: inspected.ExitCode}, nil
+}
+
+// TagImage gives an existing image another tag.
+func (e *Engine) TagImage(ctx context.Context, source, target string) error {
+	if e.err != nil {
+		return e.err
+	}
+	if err := e.cli.ImageTag(ctx, source, target); err != nil {
+		return e.errorf("tag %s as %s: %w", source, target, err)
+	}
+	return nil
+}
+
+// ImageExists reports whether the daemon has an image by that reference.
+func (e *Engine) ImageExists(ctx context.Context, ref string) (bool, error) {
+	if e.err != nil {
+		return false, e.err
+	}
+	if _, err := e.cli.ImageInspect(ctx, ref); err != nil {
+		if cerrdefs.IsNotFound(err) {
+			return false, nil
+		}
+		return false, e.errorf("inspect image %s: %w", ref, err)
+	}
+	return true, nil
 }
 
 // shortID shortens container IDs in errors as the docker CLI does; names

@@ -88,6 +88,15 @@ func (h *Host) CreateContainer(ctx context.Context, c spec.Container) (string, e
 	if err != nil {
 		return "", h.errorf("create container %s: %w", c.Name, err)
 	}
+	// API versions before 1.44 create with one network: the extra ones
+	// are connected before the container starts.
+	for _, n := range c.ExtraNetworks {
+		err := cli.NetworkConnect(ctx, n.Name, resp.ID, &network.EndpointSettings{Aliases: n.Aliases})
+		if err != nil {
+			_ = cli.ContainerRemove(ctx, resp.ID, container.RemoveOptions{Force: true})
+			return "", h.errorf("connect container %s to network %q (extra_network; it must exist on every host the service runs on): %w", c.Name, n.Name, err)
+		}
+	}
 	return resp.ID, nil
 }
 
@@ -111,6 +120,7 @@ func containerConfig(c spec.Container, apiVersion string) (*container.Config, *c
 		PortBindings:  nat.PortMap{},
 		Mounts:        mounts(c.Mounts, c.SecretDirs),
 	}
+	applySettings(config, hostConfig, c.ContainerSettings)
 	for _, p := range c.Ports {
 		port := nat.Port(fmt.Sprintf("%d/%s", p.Internal, p.Protocol))
 		config.ExposedPorts[port] = struct{}{}

@@ -27,6 +27,10 @@ func (h *Host) DeliverSecrets(ctx context.Context, image, service, replica strin
 	if len(files) == 0 {
 		return nil
 	}
+	files, err := h.resolveSecretFiles(ctx, image, files)
+	if err != nil {
+		return err
+	}
 	return h.withSecretsRoot(ctx, image, func(cli *client.Client, id string) error {
 		if err := wipe(ctx, cli, id, path.Join(service, replica)); err != nil {
 			return err
@@ -84,7 +88,8 @@ func secretsArchive(service, replica string, files []spec.SecretFile, dirs []spe
 }
 
 // WriteFiles writes config files into a created container's file system
-// before it starts; missing parent directories are created.
+// before it starts; missing parent directories are created. Owners that
+// name a user or group must be resolved first (ResolveFiles).
 func (h *Host) WriteFiles(ctx context.Context, id string, files []spec.File) error {
 	if len(files) == 0 {
 		return nil
@@ -96,10 +101,16 @@ func (h *Host) WriteFiles(ctx context.Context, id string, files []spec.File) err
 	var buf bytes.Buffer
 	tw := tar.NewWriter(&buf)
 	for _, f := range files {
-		_ = tw.WriteHeader(&tar.Header{Name: strings.TrimPrefix(f.Path, "/"), Typeflag: tar.TypeReg, Mode: int64(f.Mode), Size: int64(len(f.Content)), ModTime: time.Now()})
+		if f.Owner != "" {
+			return h.errorf("config file %s: owner %q is not resolved", f.Path, f.Owner)
+		}
+		_ = tw.WriteHeader(&tar.Header{Name: strings.TrimPrefix(f.Path, "/"), Typeflag: tar.TypeReg, Mode: int64(f.Mode), Uid: f.UID, Gid: f.GID, Size: int64(len(f.Content)), ModTime: time.Now()})
 		_, _ = tw.Write([]byte(f.Content))
 	}
 	_ = tw.Close()
+	// The daemon keeps the archive's owners unless CopyUIDGID is set, which
+	// would chown every file to the container's user, looked up in the
+	// Docker host's (not the image's) passwd database.
 	if err := cli.CopyToContainer(ctx, id, "/", &buf, container.CopyToContainerOptions{}); err != nil {
 		return h.errorf("write config files into container %s: %w", shortID(id), err)
 	}

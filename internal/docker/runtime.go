@@ -38,6 +38,10 @@ func (r ServiceRuntime) Create(ctx context.Context, replica spec.Replica) (strin
 	if err != nil {
 		return "", err
 	}
+	files, err := host.ResolveFiles(ctx, replica.Container.Image, replica.Container.Files)
+	if err != nil {
+		return "", err
+	}
 	if err := host.EnsureMounts(ctx, r.Service, replica.Container.Image, replica.Ordinal, replica.Container.Mounts); err != nil {
 		return "", err
 	}
@@ -48,7 +52,7 @@ func (r ServiceRuntime) Create(ctx context.Context, replica spec.Replica) (strin
 	if err != nil {
 		return "", err
 	}
-	return id, host.WriteFiles(ctx, id, replica.Container.Files)
+	return id, host.WriteFiles(ctx, id, files)
 }
 
 // Prepare implements reconcile.Runtime, before a stopped replica starts

@@ -123,6 +123,10 @@ func (h *Host) RemoveVolume(ctx context.Context, name string) error {
 // entry is copied into it.
 func (h *Host) ensureHostDir(ctx context.Context, image string, m spec.Mount) error {
 	parent, base := path.Split(m.Source)
+	m, err := h.resolveMount(ctx, image, m)
+	if err != nil {
+		return err
+	}
 	return h.withHelper(ctx, image, container.HostConfig{Binds: []string{parent + ":" + helperParent}}, func(cli *client.Client, id string) error {
 		stat, found, err := statPath(ctx, cli, id, helperParent, path.Join(helperParent, base))
 		switch {
@@ -142,8 +146,12 @@ func (h *Host) ensureHostDir(ctx context.Context, image string, m spec.Mount) er
 // daemon only: the directory is replaced by a file, then by a directory.
 func (h *Host) EmptyHostDir(ctx context.Context, image string, m spec.Mount) error {
 	parent, base := path.Split(m.Source)
+	m, err := h.resolveMount(ctx, image, m)
+	if err != nil {
+		return err
+	}
 	bind := mount.Mount{Type: mount.TypeBind, Source: path.Clean(parent), Target: helperParent}
-	err := h.withHelper(ctx, image, container.HostConfig{Mounts: []mount.Mount{bind}}, func(cli *client.Client, id string) error {
+	err = h.withHelper(ctx, image, container.HostConfig{Mounts: []mount.Mount{bind}}, func(cli *client.Client, id string) error {
 		if _, found, err := statPath(ctx, cli, id, helperParent, path.Join(helperParent, base)); err != nil {
 			return fmt.Errorf("stat host path %s: %w", m.Source, err)
 		} else if !found {

@@ -204,7 +204,7 @@ func Plan(desired []spec.Replica, observed []Observed, opts Options) ([]Action, 
 			// Held back by the partition, but down: bring back what ran.
 			repairs = append(repairs, start(r, o))
 		case !specMatches(r, o):
-			replacements = append(replacements, replace(r, o, specReason(opts.Desired, o)))
+			replacements = append(replacements, replace(r, o, specReason(opts.Desired, o, observed)))
 		case o.State == StateCreated:
 			// A container that never ran holds nothing, and one left by a
 			// daemon that died while starting it cannot start again.
@@ -290,8 +290,11 @@ func isSpecChange(a Action) bool {
 }
 
 // specReason names what changed, from the replaced container's definition
-// label, in the schema's words.
-func specReason(desired *spec.Service, o Observed) string {
+// label, in the schema's words. The replica count is not in the label (a
+// scale does not change a replica's definition), so an unchanged
+// definition whose rendering changed is explained by the count it was
+// rendered with, when one explains it.
+func specReason(desired *spec.Service, o Observed, observed []Observed) string {
 	if desired == nil {
 		return "spec changed"
 	}
@@ -302,7 +305,75 @@ func specReason(desired *spec.Service, o Observed) string {
 	if changes := spec.Changes(previous, *desired); len(changes) > 0 {
 		return strings.Join(changes, ", ")
 	}
+	if n, ok := previousReplicas(desired, o, observed); ok {
+		seenBy := "templates"
+		if desired.Cluster != nil && desired.Cluster.MembersEnv != "" {
+			seenBy = "cluster.members_env"
+		}
+		return fmt.Sprintf("replicas %d → %d, seen by %s", n, desired.Replicas, seenBy)
+	}
 	return "secret or template values changed"
+}
+
+// maxReplicaGuess bounds the replica counts tried to explain a changed
+// rendering.
+const maxReplicaGuess = 1024
+
+// previousReplicas finds the replica count o's container was rendered with:
+// its definition label in today's context (placement, secret values)
+// rendered with another count gives its fingerprint. The count of observed
+// replicas is tried first: it is the previous count unless some were lost.
+func previousReplicas(desired *spec.Service, o Observed, observed []Observed) (int, bool) {
+	old, err := previousService(desired, o.Spec, o.Ordinal, o.Host)
+	if err != nil {
+		return 0, false
+	}
+	ordinals := map[int]bool{}
+	for _, x := range observed {
+		ordinals[x.Ordinal] = true
+	}
+	limit := min(max(2*max(desired.Replicas, len(ordinals), o.Ordinal-old.OrdinalStart+1), 16), maxReplicaGuess)
+	candidates := []int{len(ordinals)}
+	for n := 1; n <= limit; n++ {
+		if n != len(ordinals) {
+			candidates = append(candidates, n)
+		}
+	}
+	for _, n := range candidates {
+		if n == desired.Replicas || n <= o.Ordinal-old.OrdinalStart {
+			continue // the count the replica is rendered with now, or one without it
+		}
+		old.Replicas = n
+		if r, err := old.RenderOrdinal(o.Ordinal); err == nil && r.Fingerprint == o.Fingerprint {
+			return n, true
+		}
+	}
+	return 0, false
+}
+
+// previousService is the service a container's definition label describes,
+// in the desired service's context: its replica count, placement (the
+// replica on host), and secret values and credentials, which labels never
+// hold.
+func previousService(svc *spec.Service, label string, ordinal int, host string) (spec.Service, error) {
+	old, err := spec.ParseSpecLabel(label)
+	if err != nil {
+		return spec.Service{}, err
+	}
+	old.Replicas, old.Placement, old.Advertise = svc.Replicas, svc.Placement, svc.Advertise
+	old.Placed = maps.Clone(svc.Placed)
+	if old.Placed != nil && host != "" {
+		old.Placed[ordinal] = host
+	}
+	for j := range old.Secrets {
+		old.Secrets[j].Value, old.Secrets[j].Digest = secretValue(svc.Secrets, old.Secrets[j].Name)
+	}
+	for j, v := range old.Volumes {
+		if v.Shared != nil {
+			old.Volumes[j].Shared.Credentials = sharedCredentials(svc.Volumes, v.Name)
+		}
+	}
+	return old, nil
 }
 
 // withPrevious renders, for each replacement, the replica as its container
@@ -318,23 +389,13 @@ func withPrevious(replacements []Action, desired []spec.Replica, observed []Obse
 	}
 	current := byOrdinal(desired)
 	for i, a := range replacements {
-		old, err := spec.ParseSpecLabel(byID[a.ContainerID].Spec)
-		if err != nil || a.Reason == "renamed outside Terraform" {
+		if a.Reason == "renamed outside Terraform" {
 			continue
 		}
 		// The previous replica ran on its old host, and saw it in templates.
-		old.Replicas, old.Placement, old.Advertise = svc.Replicas, svc.Placement, svc.Advertise
-		old.Placed = maps.Clone(svc.Placed)
-		if old.Placed != nil && a.Host != "" {
-			old.Placed[a.Ordinal] = a.Host
-		}
-		for j := range old.Secrets {
-			old.Secrets[j].Value, old.Secrets[j].Digest = secretValue(svc.Secrets, old.Secrets[j].Name)
-		}
-		for j, v := range old.Volumes {
-			if v.Shared != nil {
-				old.Volumes[j].Shared.Credentials = sharedCredentials(svc.Volumes, v.Name)
-			}
+		old, err := previousService(svc, byID[a.ContainerID].Spec, a.Ordinal, a.Host)
+		if err != nil {
+			continue
 		}
 		previous, err := old.RenderOrdinal(a.Ordinal)
 		previous.Host = a.Host // a revert goes back where the replica was

@@ -399,6 +399,70 @@ func TestPlanExplainsATemplateChangeOnScaling(t *testing.T) {
 	actions, _ := Plan(renderService(t, updated), observedFrom(renderService(t, old)), Options{Desired: &updated})
 	want := []string{
 		"db-2: create",
+		"db-1: replace (replicas 2 → 3, seen by templates) @c1",
+		"db-0: replace (replicas 2 → 3, seen by templates) @c0",
+	}
+	if got := render(actions); !reflect.DeepEqual(got, want) {
+		t.Fatalf("Plan:\n  %s\nwant:\n  %s", strings.Join(got, "\n  "), strings.Join(want, "\n  "))
+	}
+}
+
+func TestPlanExplainsAMembersChangeByTheReplicaCount(t *testing.T) {
+	old := volumeService(3)
+	old.Cluster = &spec.Cluster{Seeds: 1, Port: 2380, MembersEnv: "MEMBERS"}
+	cases := map[string]struct {
+		replicas int
+		observed func([]Observed) []Observed
+		want     []string
+	}{
+		"scale up": {replicas: 4, want: []string{
+			"db-3: create",
+			"db-2: replace (replicas 3 → 4, seen by cluster.members_env) @c2",
+			"db-1: replace (replicas 3 → 4, seen by cluster.members_env) @c1",
+			"db-0: replace (replicas 3 → 4, seen by cluster.members_env) @c0",
+		}},
+		"scale down": {replicas: 2, want: []string{
+			"db-2: remove (scale down) @c2",
+			"db-1: replace (replicas 3 → 2, seen by cluster.members_env) @c1",
+			"db-0: replace (replicas 3 → 2, seen by cluster.members_env) @c0",
+		}},
+		"scale up with a replica lost": {
+			replicas: 4,
+			observed: func(o []Observed) []Observed { return o[:2] },
+			want: []string{
+				"db-2: create",
+				"db-3: create",
+				"db-1: replace (replicas 3 → 4, seen by cluster.members_env) @c1",
+				"db-0: replace (replicas 3 → 4, seen by cluster.members_env) @c0",
+			},
+		},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			updated := old
+			updated.Replicas = tc.replicas
+			observed := observedFrom(renderService(t, old))
+			if tc.observed != nil {
+				observed = tc.observed(observed)
+			}
+			actions, _ := Plan(renderService(t, updated), observed, Options{Desired: &updated})
+			if got := render(actions); !reflect.DeepEqual(got, tc.want) {
+				t.Fatalf("Plan:\n  %s\nwant:\n  %s", strings.Join(got, "\n  "), strings.Join(tc.want, "\n  "))
+			}
+		})
+	}
+}
+
+func TestPlanKeepsTheGenericReasonWhenTheCountDoesNotExplainIt(t *testing.T) {
+	old := volumeService(2)
+	old.Cluster = &spec.Cluster{Seeds: 1, Port: 2380, MembersEnv: "MEMBERS"}
+	old.Secrets = []spec.Secret{{Name: "pw", FromEnv: "PW", Digest: "d1"}}
+	updated := old
+	updated.Replicas = 3
+	updated.Secrets = []spec.Secret{{Name: "pw", FromEnv: "PW", Digest: "d2"}}
+	actions, _ := Plan(renderService(t, updated), observedFrom(renderService(t, old)), Options{Desired: &updated})
+	want := []string{
+		"db-2: create",
 		"db-1: replace (secret or template values changed) @c1",
 		"db-0: replace (secret or template values changed) @c0",
 	}

@@ -184,6 +184,10 @@ func (r *serviceResource) rollout(ctx context.Context, svc spec.Service, staged 
 			return observed, warnings, err
 		}
 	}
+	// Owners written as names, resolved before any container is made.
+	if err := applyOwnerNames(ctx, r.launchHosts(desired, actions), svc); err != nil {
+		return observed, warnings, err
+	}
 	minReady, err := spec.ParseDuration("min_ready", orDefault(svc.MinReady, spec.DefaultMinReady))
 	if err != nil {
 		return observed, warnings, err

@@ -51,6 +51,7 @@ type serviceModel struct {
 	Seeds            types.List           `tfsdk:"seeds"`
 	Rollout          types.List           `tfsdk:"rollout"`
 	Timeouts         timeouts.Value       `tfsdk:"timeouts"`
+	settingsModel
 }
 
 type portModel struct {
@@ -137,6 +138,9 @@ func (m serviceModel) toSpec(ctx context.Context) (svc spec.Service, known bool,
 	if svc.Files, known, d = filesToSpec(ctx, m.File); !known {
 		return spec.Service{}, false, append(diags, d...)
 	}
+	if svc.Settings, known, d = m.settingsModel.toSpec(ctx); !known {
+		return spec.Service{}, false, append(diags, d...)
+	}
 	return svc, !diags.HasError(), diags
 }
 
@@ -193,6 +197,7 @@ func (m *serviceModel) fromSpec(ctx context.Context, svc spec.Service, replicas 
 	m.Bootstrap = types.StringValue(orDefault(svc.Bootstrap, spec.BootstrapOrdered))
 	m.MinReady = durationValue(orDefault(svc.MinReady, spec.DefaultMinReady))
 	diags.Append(m.clusterFromSpec(ctx, svc)...)
+	diags.Append(m.settingsModel.fromSpec(ctx, svc.Settings)...)
 	return diags
 }
 

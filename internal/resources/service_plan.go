@@ -98,6 +98,7 @@ func (r *serviceResource) planInstances(ctx context.Context, req resource.Modify
 			diags.Append(checkImage(ctx, host, svc.Image)...)
 		}
 	}
+	diags.Append(planOwnerNames(ctx, r.launchHosts(desired, actions), svc)...)
 	diags.Append(instancesInto(plan, plannedInstances(prior, desired, actions))...)
 	return diags
 }

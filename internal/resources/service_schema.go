@@ -33,8 +33,8 @@ func serviceSchema(ctx context.Context) schema.Schema {
 			"apply replaces the affected replicas one at a time, stopping the old one first, highest ordinal first, and waits " +
 			"for each new one to run (and be healthy, with a health check) before the next. Scaling up adds ordinals; scaling down " +
 			"removes the highest. Replicas stopped, removed or changed outside Terraform show up in the next plan, and apply repairs them.",
-		Attributes: serviceAttributes(),
-		Blocks: map[string]schema.Block{
+		Attributes: settingsAttributes(serviceAttributes()),
+		Blocks: settingsBlocks(map[string]schema.Block{
 			"port":      portBlock(),
 			"health":    healthBlock(),
 			"volume":    volumeBlock(),
@@ -45,7 +45,7 @@ func serviceSchema(ctx context.Context) schema.Schema {
 			"placement": placementBlock(),
 			"update":    updateBlock(),
 			"timeouts":  timeouts.Block(ctx, timeouts.Opts{Create: true, Update: true, Delete: true}),
-		},
+		}),
 	}
 }
 

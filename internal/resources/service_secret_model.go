@@ -21,6 +21,7 @@ type secretModel struct {
 	Mode           types.String `tfsdk:"mode"`
 	UID            types.Int64  `tfsdk:"uid"`
 	GID            types.Int64  `tfsdk:"gid"`
+	Owner          types.String `tfsdk:"owner"`
 	ValueWO        types.String `tfsdk:"value_wo"`
 	ValueWOVersion types.Int64  `tfsdk:"value_wo_version"`
 	FromEnv        types.String `tfsdk:"from_env"`
@@ -31,6 +32,7 @@ type fileModel struct {
 	Target  types.String `tfsdk:"target"`
 	Content types.String `tfsdk:"content"`
 	Mode    types.String `tfsdk:"mode"`
+	Owner   types.String `tfsdk:"owner"`
 }
 
 // privateSecretKey names the private-state entry holding the random key
@@ -45,12 +47,12 @@ func secretsToSpec(ctx context.Context, list types.List) (secrets []spec.Secret,
 		return nil, false, diags
 	}
 	for _, b := range blocks {
-		if !allKnown(b.Name, b.Target, b.Mode, b.UID, b.GID, b.ValueWOVersion, b.FromEnv, b.FromFile) {
+		if !allKnown(b.Name, b.Target, b.Mode, b.UID, b.GID, b.Owner, b.ValueWOVersion, b.FromEnv, b.FromFile) {
 			return nil, false, diags
 		}
 		secrets = append(secrets, spec.Secret{
 			Name: b.Name.ValueString(), Target: b.Target.ValueString(), Mode: b.Mode.ValueString(),
-			UID: int(b.UID.ValueInt64()), GID: int(b.GID.ValueInt64()), Version: b.ValueWOVersion.ValueInt64(),
+			UID: int(b.UID.ValueInt64()), GID: int(b.GID.ValueInt64()), Owner: b.Owner.ValueString(), Version: b.ValueWOVersion.ValueInt64(),
 			FromEnv: b.FromEnv.ValueString(), FromFile: b.FromFile.ValueString(),
 		})
 	}
@@ -63,10 +65,10 @@ func filesToSpec(ctx context.Context, list types.List) (files []spec.ConfigFile,
 		return nil, false, diags
 	}
 	for _, b := range blocks {
-		if !allKnown(b.Target, b.Content, b.Mode) {
+		if !allKnown(b.Target, b.Content, b.Mode, b.Owner) {
 			return nil, false, diags
 		}
-		files = append(files, spec.ConfigFile{Target: b.Target.ValueString(), Content: b.Content.ValueString(), Mode: b.Mode.ValueString()})
+		files = append(files, spec.ConfigFile{Target: b.Target.ValueString(), Content: b.Content.ValueString(), Mode: b.Mode.ValueString(), Owner: b.Owner.ValueString()})
 	}
 	return files, true, diags
 }
@@ -76,7 +78,7 @@ func secretsFromSpec(ctx context.Context, secrets []spec.Secret) (types.List, di
 	for _, s := range secrets {
 		b := secretModel{
 			Name: types.StringValue(s.Name), Target: optionalString(s.Target), Mode: optionalString(s.Mode),
-			UID: optionalInt(s.UID), GID: optionalInt(s.GID), ValueWO: types.StringNull(), ValueWOVersion: types.Int64Null(),
+			UID: optionalInt(s.UID), GID: optionalInt(s.GID), Owner: optionalString(s.Owner), ValueWO: types.StringNull(), ValueWOVersion: types.Int64Null(),
 			FromEnv: optionalString(s.FromEnv), FromFile: optionalString(s.FromFile),
 		}
 		if s.Version != 0 {
@@ -90,7 +92,7 @@ func secretsFromSpec(ctx context.Context, secrets []spec.Secret) (types.List, di
 func filesFromSpec(ctx context.Context, files []spec.ConfigFile) (types.List, diag.Diagnostics) {
 	blocks := make([]fileModel, 0, len(files))
 	for _, f := range files {
-		blocks = append(blocks, fileModel{Target: types.StringValue(f.Target), Content: types.StringValue(f.Content), Mode: optionalString(f.Mode)})
+		blocks = append(blocks, fileModel{Target: types.StringValue(f.Target), Content: types.StringValue(f.Content), Mode: optionalString(f.Mode), Owner: optionalString(f.Owner)})
 	}
 	return types.ListValueFrom(ctx, types.ObjectType{AttrTypes: fileAttrTypes}, blocks)
 }

@@ -40,8 +40,17 @@ func secretBlock() schema.ListNestedBlock {
 					Optional:            true,
 					Validators:          []validator.String{validators.String("an octal mode", func(v string) error { _, err := spec.ParseMode(v); return err })},
 				},
+				"owner": schema.StringAttribute{
+					MarkdownDescription: "Owner of the file, as `user` or `user:group`, by name or number: `postgres`, `postgres:postgres`, `999`, `999:999`. " +
+						"Give the user the replica's process runs as, so that mode `0400` lets it read. " + ownerNamesHelp + " Conflicts with `uid` and `gid`.",
+					Optional: true,
+					Validators: []validator.String{
+						ownerValidator(),
+						stringvalidator.ConflictsWith(path.MatchRelative().AtParent().AtName("uid"), path.MatchRelative().AtParent().AtName("gid")),
+					},
+				},
 				"uid": schema.Int64Attribute{
-					MarkdownDescription: "Numeric owner of the file: the user the replica's process runs as, so that mode `0400` lets it read. Defaults to `0`.",
+					MarkdownDescription: "Numeric owner of the file: the user the replica's process runs as, so that mode `0400` lets it read. Defaults to `0`. `owner` also takes names.",
 					Optional:            true,
 					Validators:          []validator.Int64{int64validator.Between(0, 1<<32-1)},
 				},
@@ -95,6 +104,12 @@ func fileBlock() schema.ListNestedBlock {
 					Optional:            true,
 					Validators:          []validator.String{validators.String("an octal mode", func(v string) error { _, err := spec.ParseMode(v); return err })},
 				},
+				"owner": schema.StringAttribute{
+					MarkdownDescription: "Owner of the file, as `user` or `user:group`, by name or number: `postgres`, `postgres:postgres`, `999:999`. " +
+						ownerNamesHelp + " Defaults to root.",
+					Optional:   true,
+					Validators: []validator.String{ownerValidator()},
+				},
 			},
 		},
 	}
@@ -102,9 +117,22 @@ func fileBlock() schema.ListNestedBlock {
 
 var secretAttrTypes = map[string]attr.Type{
 	"name": types.StringType, "target": types.StringType, "mode": types.StringType,
-	"uid": types.Int64Type, "gid": types.Int64Type,
+	"uid": types.Int64Type, "gid": types.Int64Type, "owner": types.StringType,
 	"value_wo": types.StringType, "value_wo_version": types.Int64Type,
 	"from_env": types.StringType, "from_file": types.StringType,
 }
 
-var fileAttrTypes = map[string]attr.Type{"target": types.StringType, "content": types.StringType, "mode": types.StringType}
+var fileAttrTypes = map[string]attr.Type{"target": types.StringType, "content": types.StringType, "mode": types.StringType, "owner": types.StringType}
+
+// ownerNamesHelp tells how owners written as names are resolved.
+const ownerNamesHelp = "Names are looked up in the image's `/etc/passwd` and `/etc/group` on the host a replica runs on (the same name can be " +
+	"another number in another build: Debian's postgres is 102, the official image's 999), through a container that is created and never started; " +
+	"a user alone gives its primary group, a number alone is also the group. They are resolved at plan time when the image is on the host, " +
+	"and a name the image lacks fails the plan at this attribute; otherwise (the image is pulled at apply, or `pull_policy = \"always\"`) " +
+	"at apply, before any container is created."
+
+// ownerValidator checks the syntax of an owner; names are checked against
+// the image at plan.
+func ownerValidator() validator.String {
+	return validators.String("a user or user:group, by name or number", func(v string) error { _, err := spec.ParseOwnerRef(v); return err })
+}

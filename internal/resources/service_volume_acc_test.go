@@ -461,7 +461,7 @@ func TestAccServiceVolumes_invalidConfiguration(t *testing.T) {
       path  = "/srv/{{.Ordinal}}"
       owner = "postgres"
     }
-  }`, `must be numeric`},
+  }`, `user "postgres" cannot be resolved: the image has no /etc/passwd`},
 		"driver not installed": {`  volume {
     name   = "data"
     target = "/data"

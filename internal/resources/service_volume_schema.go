@@ -63,9 +63,10 @@ func hostVolumeBlock() schema.SingleNestedBlock {
 				Optional:            true,
 			},
 			"owner": schema.StringAttribute{
-				MarkdownDescription: "Numeric `uid` or `uid:gid` for a directory the provider creates (the database's user, such as `999:999`). Defaults to root.",
-				Optional:            true,
-				Validators:          []validator.String{validators.String("a numeric uid[:gid]", func(v string) error { _, err := spec.ParseOwner(v); return err })},
+				MarkdownDescription: "Owner of a directory the provider creates, as `user` or `user:group`, by name or number: the database's user, " +
+					"such as `postgres`, `postgres:postgres`, `999` or `999:999`. " + ownerNamesHelp + " Defaults to root.",
+				Optional:   true,
+				Validators: []validator.String{ownerValidator()},
 			},
 			"mode": schema.StringAttribute{
 				MarkdownDescription: "Octal permissions for a directory the provider creates, such as `0700`. Defaults to `0755`.",

@@ -31,6 +31,7 @@ type Secret struct {
 	Mode     string `json:"mode,omitempty"`
 	UID      int    `json:"uid,omitempty"`
 	GID      int    `json:"gid,omitempty"`
+	Owner    string `json:"owner,omitempty"`
 	Version  int64  `json:"version,omitempty"`
 	FromEnv  string `json:"from_env,omitempty"`
 	FromFile string `json:"from_file,omitempty"`
@@ -46,15 +47,20 @@ type ConfigFile struct {
 	Target  string `json:"target"`
 	Content string `json:"content"`
 	Mode    string `json:"mode,omitempty"`
+	Owner   string `json:"owner,omitempty"`
 }
 
 // SecretFile is a rendered secret of one replica.
 type SecretFile struct {
-	Name  string `json:"name"`
-	Dir   string `json:"dir"`
-	Mode  uint32 `json:"mode"`
-	UID   int    `json:"uid"`
-	GID   int    `json:"gid"`
+	Name string `json:"name"`
+	Dir  string `json:"dir"`
+	Mode uint32 `json:"mode"`
+	UID  int    `json:"uid"`
+	GID  int    `json:"gid"`
+	// Owner is the owner as written when it names a user or group: it
+	// stands for the ids in fingerprints, and the Docker layer resolves it
+	// from the image into UID and GID.
+	Owner string `json:"owner,omitempty"`
 	Token string `json:"token"`
 	Value []byte `json:"-"`
 }
@@ -70,6 +76,10 @@ type File struct {
 	Path    string `json:"path"`
 	Content string `json:"content"`
 	Mode    uint32 `json:"mode"`
+	// UID and GID own the file; Owner is as SecretFile's.
+	UID   int    `json:"uid,omitempty"`
+	GID   int    `json:"gid,omitempty"`
+	Owner string `json:"owner,omitempty"`
 }
 
 // SecretDigest is the keyed hash that stands for a secret value known at
@@ -116,7 +126,11 @@ func (s Service) secretsFor(replica string) ([]SecretFile, []SecretDir, error) {
 		}
 		dir := orDefault(sec.Target, DefaultSecretTarget)
 		dirs[dir] = true
-		files = append(files, SecretFile{Name: sec.Name, Dir: dir, Mode: mode, UID: sec.UID, GID: sec.GID, Token: sec.token(), Value: sec.Value})
+		f := SecretFile{Name: sec.Name, Dir: dir, Mode: mode, UID: sec.UID, GID: sec.GID, Token: sec.token(), Value: sec.Value}
+		if err := renderOwner(sec.Owner, &f.UID, &f.GID, &f.Owner); err != nil {
+			return nil, nil, fmt.Errorf("secret %q: %w", sec.Name, err)
+		}
+		files = append(files, f)
 	}
 	targets := make([]string, 0, len(dirs))
 	for d := range dirs {
@@ -147,9 +161,29 @@ func (s Service) filesFor(id Identity) ([]File, error) {
 		if err != nil {
 			return nil, fmt.Errorf("file %s: %w", f.Target, err)
 		}
-		out = append(out, File{Path: f.Target, Content: content, Mode: mode})
+		file := File{Path: f.Target, Content: content, Mode: mode}
+		if err := renderOwner(f.Owner, &file.UID, &file.GID, &file.Owner); err != nil {
+			return nil, fmt.Errorf("file %s: %w", f.Target, err)
+		}
+		out = append(out, file)
 	}
 	return out, nil
+}
+
+// renderOwner renders an owner as written into a file's ids when written in
+// numbers, or keeps it as written when it names a user or group (resolved
+// from the image by the Docker layer); empty leaves the ids as they are.
+func renderOwner(value string, uid, gid *int, named *string) error {
+	ref, err := ParseOwnerRef(value)
+	if err != nil {
+		return err
+	}
+	if o, ok := ref.Numeric(); ok {
+		*uid, *gid = o.UID, o.GID
+	} else if ref.Named() {
+		*named = value
+	}
+	return nil
 }
 
 // renderEnv renders environment values per replica, adds the given
@@ -195,6 +229,10 @@ func (s Service) validateSecretsAndFiles() []error {
 		if _, err := ParseMode(orDefault(sec.Mode, DefaultSecretMode)); err != nil {
 			errs = append(errs, fmt.Errorf("%s.%w", at, err))
 		}
+		// owner with uid or gid is refused by the schema's validators.
+		if _, err := ParseOwnerRef(sec.Owner); err != nil {
+			errs = append(errs, fmt.Errorf("%s.%w", at, err))
+		}
 	}
 	secretDirs := map[string]bool{}
 	volumeAt := map[string]string{}
@@ -220,6 +258,9 @@ func (s Service) validateSecretsAndFiles() []error {
 			errs = append(errs, fmt.Errorf("%s.target: %s is inside the secrets directory %s, which is mounted read-only; put the file elsewhere", at, f.Target, dir))
 		}
 		if _, err := ParseMode(orDefault(f.Mode, DefaultFileMode)); err != nil {
+			errs = append(errs, fmt.Errorf("%s.%w", at, err))
+		}
+		if _, err := ParseOwnerRef(f.Owner); err != nil {
 			errs = append(errs, fmt.Errorf("%s.%w", at, err))
 		}
 	}

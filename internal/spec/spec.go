@@ -72,6 +72,8 @@ type Service struct {
 	Bootstrap       string            `json:"bootstrap,omitempty"`
 	MinReady        string            `json:"min_ready,omitempty"`
 	Update          UpdatePolicy      `json:"update,omitzero"`
+	// Settings are inlined: their JSON fields are top-level settings.
+	Settings
 	// Placement, the host each ordinal is placed on, and each host's
 	// advertised address are where replicas run, never what they are.
 	Placement *Placement        `json:"-"`
@@ -133,6 +135,9 @@ type Container struct {
 	Secrets     []SecretFile      `json:"secrets,omitempty"`
 	SecretDirs  []SecretDir       `json:"secret_dirs,omitempty"`
 	Files       []File            `json:"files,omitempty"`
+	// ContainerSettings are inlined; unset, they add nothing to the
+	// fingerprint.
+	ContainerSettings
 }
 
 // RestartPolicy is Docker's restart policy.
@@ -274,6 +279,10 @@ func (s Service) containerBase(specLabel string) (Container, error) {
 	if err != nil {
 		return Container{}, err
 	}
+	settings, err := s.dockerSettings()
+	if err != nil {
+		return Container{}, err
+	}
 	labels := map[string]string{}
 	for k, v := range s.Labels {
 		labels[k] = v
@@ -294,6 +303,8 @@ func (s Service) containerBase(specLabel string) (Container, error) {
 		StopTimeout: grace,
 		Health:      health,
 		Network:     NetworkName(s.Name),
+
+		ContainerSettings: settings,
 	}, nil
 }
 

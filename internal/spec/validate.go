@@ -104,6 +104,8 @@ func (s Service) Validate() []error {
 	errs = append(errs, clusterErrs...)
 	errs = append(errs, s.validateRollout()...)
 	errs = append(errs, s.validatePlacement()...)
+	settingsErrs := s.validateSettings()
+	errs = append(errs, settingsErrs...)
 	volumeErrs := s.validateVolumes()
 	errs = append(errs, volumeErrs...)
 	rest := s // what is reported already is not rendered again
@@ -115,6 +117,9 @@ func (s Service) Validate() []error {
 	}
 	if len(clusterErrs) > 0 {
 		rest.Cluster = nil
+	}
+	if len(settingsErrs) > 0 {
+		rest.Settings = Settings{}
 	}
 	if _, err := rest.Render(); err != nil {
 		errs = append(errs, err)
@@ -243,7 +248,7 @@ func (s Service) validateHostPaths(at string, v Volume) []error {
 		}
 		seen[p] = ordinal
 	}
-	if _, err := ParseOwner(v.Host.Owner); err != nil {
+	if _, _, err := hostOwner(v.Host.Owner); err != nil {
 		return []error{fmt.Errorf("%s.%w", at, err)}
 	}
 	if _, err := ParseMode(v.Host.Mode); err != nil {

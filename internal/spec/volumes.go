@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"path"
-	"regexp"
 	"strconv"
 	"strings"
 	"text/template"
@@ -96,7 +95,10 @@ type Mount struct {
 	Definition    string            `json:"definition,omitempty"`
 	// Ownership of a host directory the provider creates; not part of the
 	// fingerprint, since it only applies when the directory is missing.
+	// OwnerName is the owner as written when it names a user or group: the
+	// Docker layer resolves it from the image into Owner.
 	Owner            *Owner `json:"-"`
+	OwnerName        string `json:"-"`
 	Mode             uint32 `json:"-"`
 	Credentials      string `json:"-"`
 	RecreateOnChange bool   `json:"-"`
@@ -155,7 +157,7 @@ func (v Volume) render(service string, id Identity) (Mount, error) {
 		if m.Source, err = renderPath(v.Host.Path, id); err != nil {
 			return Mount{}, err
 		}
-		if m.Owner, err = ParseOwner(v.Host.Owner); err != nil {
+		if m.Owner, m.OwnerName, err = hostOwner(v.Host.Owner); err != nil {
 			return Mount{}, err
 		}
 		if m.Mode, err = ParseMode(v.Host.Mode); err != nil {
@@ -274,27 +276,31 @@ func renderTemplateData(attribute, text string, data any, help string) (string, 
 	return out.String(), nil
 }
 
-var ownerPattern = regexp.MustCompile(`^(\d+)(?::(\d+))?$`)
-
-// ParseOwner parses "uid" or "uid:gid" (numeric: names differ between the
-// image and the host). Empty means root.
+// ParseOwner parses a numeric "uid" or "uid:gid". Empty means root. An
+// owner that names a user or group is valid (see ParseOwnerRef) but has no
+// ids before the image resolves it: ParseOwner says so.
 func ParseOwner(value string) (*Owner, error) {
-	if value == "" {
-		return nil, nil
+	owner, named, err := hostOwner(value)
+	if err == nil && named != "" {
+		err = fmt.Errorf("host.owner %q names a user or group, resolved from the image at plan or apply", value)
 	}
-	m := ownerPattern.FindStringSubmatch(value)
-	if m == nil {
-		return nil, fmt.Errorf("host.owner %q must be numeric, as \"999\" or \"999:999\" (user names differ between images and hosts)", value)
-	}
-	uid, err := strconv.ParseUint(m[1], 10, 32)
-	gid := uid
-	if err == nil && m[2] != "" {
-		gid, err = strconv.ParseUint(m[2], 10, 32)
-	}
+	return owner, err
+}
+
+// hostOwner parses a host directory's owner: its ids when written in
+// numbers, else the owner as written, to resolve from the image.
+func hostOwner(value string) (*Owner, string, error) {
+	ref, err := ParseOwnerRef(value)
 	if err != nil {
-		return nil, fmt.Errorf("host.owner %q: ids must fit in 32 bits", value)
+		return nil, "", fmt.Errorf("host.%w", err)
 	}
-	return &Owner{UID: int(uid), GID: int(gid)}, nil
+	if o, ok := ref.Numeric(); ok {
+		return o, "", nil
+	}
+	if ref.Named() {
+		return nil, value, nil
+	}
+	return nil, "", nil
 }
 
 // ParseMode parses an octal permission such as "0750". Empty means 0755.

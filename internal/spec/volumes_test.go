@@ -498,10 +498,19 @@ func TestParseOwner(t *testing.T) {
 			}
 		})
 	}
-	for _, value := range []string{"postgres", "postgres:postgres", "1:2:3", "-1", "999:", ":999", " 999", "999:-1", "1.5"} {
+	for _, value := range []string{"postgres", "postgres:postgres", "999:postgres"} {
 		t.Run(value, func(t *testing.T) {
 			got, err := ParseOwner(value)
-			want := `host.owner "` + value + `" must be numeric, as "999" or "999:999"`
+			want := `host.owner "` + value + `" names a user or group, resolved from the image`
+			if err == nil || !strings.HasPrefix(err.Error(), want) {
+				t.Fatalf("ParseOwner(%q) = %+v, %v; want error starting %q", value, got, err, want)
+			}
+		})
+	}
+	for _, value := range []string{"1:2:3", "-1", "999:", ":999", " 999", "999:-1", "1.5", "4294967296", "a b", "post/gres"} {
+		t.Run(value, func(t *testing.T) {
+			got, err := ParseOwner(value)
+			want := `host.owner "` + value + `" must be a user or user:group, by name or number`
 			if err == nil || !strings.HasPrefix(err.Error(), want) {
 				t.Fatalf("ParseOwner(%q) = %+v, %v; want error starting %q", value, got, err, want)
 			}
@@ -609,8 +618,8 @@ var volumeProblems = map[string]struct {
 		repeated: true,
 	},
 	"bad host owner": {
-		volumes:  []Volume{{Name: "a", Target: "/data", PerReplica: true, Host: &HostVolume{Path: "/srv/{{.Ordinal}}", Owner: "postgres"}}},
-		want:     `volume[0].host.owner "postgres" must be numeric`,
+		volumes:  []Volume{{Name: "a", Target: "/data", PerReplica: true, Host: &HostVolume{Path: "/srv/{{.Ordinal}}", Owner: "postgres:"}}},
+		want:     `volume[0].host.owner "postgres:" must be a user or user:group`,
 		repeated: true,
 	},
 	"bad host mode": {

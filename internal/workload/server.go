@@ -52,6 +52,7 @@ func (s *server) routes() http.Handler {
 	mux.HandleFunc("GET /env", s.handleEnv)
 	mux.HandleFunc("GET /secrets", s.handleSecrets)
 	mux.HandleFunc("GET /files", s.handleFiles)
+	mux.HandleFunc("GET /limits", s.handleLimits)
 	mux.HandleFunc("GET /healthz", s.handleHealth)
 	mux.HandleFunc("POST /healthz/fail", s.setHealth(false))
 	mux.HandleFunc("POST /healthz/ok", s.setHealth(true))

@@ -6,7 +6,16 @@ resource "stateful_service" "db" {
   replicas = 3
 
   env = {
-    PGDATA = "/var/lib/postgresql/data/pgdata"
+    PGDATA                 = "/var/lib/postgresql/data/pgdata"
+    POSTGRES_PASSWORD_FILE = "/run/secrets/postgres_password"
+  }
+
+  # The official image refuses to start without a password: give it one as
+  # a file, never in the environment or in state.
+  secret {
+    name     = "postgres_password"
+    from_env = "POSTGRES_PASSWORD" # read where Terraform runs
+    owner    = "postgres"          # the image's postgres user, by name
   }
 
   volume {
@@ -14,7 +23,7 @@ resource "stateful_service" "db" {
     target = "/var/lib/postgresql/data"
     host {
       path  = "/srv/db/{{.Ordinal}}"
-      owner = "999:999"
+      owner = "postgres:postgres"
       mode  = "0700"
     }
   }

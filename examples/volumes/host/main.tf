@@ -11,14 +11,25 @@ resource "stateful_service" "pg" {
   name     = "pg"
   image    = "postgres:17"
   replicas = 2
-  env      = { PGDATA = "/var/lib/postgresql/data/pgdata" }
+  env = {
+    PGDATA                 = "/var/lib/postgresql/data/pgdata"
+    POSTGRES_PASSWORD_FILE = "/run/secrets/postgres_password"
+  }
+
+  # The official image refuses to start without a password: give it one as
+  # a file, never in the environment or in state.
+  secret {
+    name     = "postgres_password"
+    from_env = "POSTGRES_PASSWORD" # read where Terraform runs
+    owner    = "postgres"          # the image's postgres user, by name
+  }
 
   volume {
     name   = "data"
     target = "/var/lib/postgresql/data"
     host {
       path  = "/srv/pg/{{.Ordinal}}" # /srv/pg/0, /srv/pg/1
-      owner = "999:999"              # the postgres user of the image
+      owner = "postgres:postgres"    # the postgres user of the image, by name
       mode  = "0700"
     }
   }

@@ -4,6 +4,7 @@ package main
 import (
 	"context"
 	"flag"
+	"fmt"
 	"log"
 	"os"
 	"strings"
@@ -13,13 +14,23 @@ import (
 	"github.com/statefulhq/terraform-provider-stateful/internal/provider"
 )
 
-// version is set at build time with -ldflags "-X main.version=...".
-var version = "dev"
+// version and commit are set at build time (goreleaser, `make build`) with
+// -ldflags "-X main.version=... -X main.commit=...". The registry serves the
+// provider under version; "dev" marks a local build.
+var (
+	version = "dev"
+	commit  = ""
+)
 
 func main() {
-	var debug bool
+	var debug, showVersion bool
 	flag.BoolVar(&debug, "debug", false, "run the provider with support for debuggers such as delve")
+	flag.BoolVar(&showVersion, "version", false, "print the version and commit the binary was built from, and exit")
 	flag.Parse()
+	if showVersion {
+		fmt.Println(versionString())
+		return
+	}
 	quietSDKLogs()
 
 	err := providerserver.Serve(context.Background(), provider.New(version), providerserver.ServeOpts{
@@ -29,6 +40,15 @@ func main() {
 	if err != nil {
 		log.Fatal(err)
 	}
+}
+
+// versionString names the build: "terraform-provider-stateful 0.1.0 (commit
+// 1a2b3c)", or without the commit when the build did not record one.
+func versionString() string {
+	if commit == "" {
+		return "terraform-provider-stateful " + version
+	}
+	return fmt.Sprintf("terraform-provider-stateful %s (commit %s)", version, commit)
 }
 
 // quietSDKLogs sends the plugin SDK's logs at the level Terraform keeps for

@@ -1,4 +1,6 @@
 terraform {
+  # value_wo (write-only) and ephemeral variables: Terraform or OpenTofu 1.11+
+  required_version = ">= 1.11"
   required_providers {
     stateful = { source = "statefulhq/stateful" }
   }
@@ -91,7 +93,7 @@ resource "stateful_service" "pg" {
   secret {
     name             = "postgres_password"
     value_wo         = var.postgres_password
-    value_wo_version = 1 # bump to roll out a new value (initdb only reads it once)
+    value_wo_version = 1          # bump to roll out a new value (initdb only reads it once)
     owner            = "postgres" # resolved from the image: 999 officially, 102 in Debian
   }
 

@@ -1,4 +1,6 @@
 terraform {
+  # value_wo (write-only) and an ephemeral variable: Terraform or OpenTofu 1.11+
+  required_version = ">= 1.11"
   required_providers {
     stateful = { source = "statefulhq/stateful" }
   }

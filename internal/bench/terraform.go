@@ -36,11 +36,16 @@ type terraform struct {
 // dev_overrides point at it, so no `terraform init` (and no registry) is
 // needed.
 func newTerraform(ctx context.Context, tmp, root string) (*terraform, error) {
-	bin, err := exec.LookPath("terraform")
-	if err != nil {
-		return nil, errors.New("terraform not found on PATH: install Terraform >= 1.11")
+	// TF_ACC_TERRAFORM_PATH names the CLI under test, as it does for the
+	// acceptance tests; otherwise terraform from PATH.
+	bin := os.Getenv("TF_ACC_TERRAFORM_PATH")
+	if bin == "" {
+		var err error
+		if bin, err = exec.LookPath("terraform"); err != nil {
+			return nil, errors.New("terraform not found on PATH: install it or set TF_ACC_TERRAFORM_PATH (see Compatibility in README.md)")
+		}
 	}
-	version, err := exec.CommandContext(ctx, bin, "version").Output()
+	version, err := exec.CommandContext(ctx, bin, "version").Output() //nolint:gosec // TF_ACC_TERRAFORM_PATH names the CLI under test, as terraform-plugin-testing reads it
 	if err != nil {
 		return nil, fmt.Errorf("terraform version: %w", err)
 	}

@@ -81,9 +81,11 @@ func sshBlock() schema.SingleNestedBlock {
 			"host key is verified against `known_hosts` or `host_key`.",
 		Attributes: map[string]schema.Attribute{
 			"private_key": schema.StringAttribute{
-				MarkdownDescription: "Required. The private key (PEM or OpenSSH format contents), from a sensitive variable.",
-				Optional:            true,
-				Sensitive:           true,
+				MarkdownDescription: "Required in an `ssh` block. The private key (PEM or OpenSSH format contents), from a sensitive variable. " +
+					"The plan fails without it; the schema lists it as optional only because the `ssh` block itself is optional " +
+					"(Terraform sends an absent single block as an object of nulls, so a required attribute would be demanded of every host).",
+				Optional:  true,
+				Sensitive: true,
 			},
 			"passphrase": schema.StringAttribute{
 				MarkdownDescription: "The private key's passphrase, if it is encrypted.",

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/statefulhq/terraform-provider-stateful/internal/parallel"
@@ -52,6 +53,12 @@ type ExecOptions struct {
 	// runs its removals: all of them, MaxParallel at a time, batches
 	// ignored; a failure stops nothing, and every failure is reported.
 	Independent bool
+	// OnDone, when set, is called once for every action that ran, as it
+	// completes: with how long it took (a failed replacement's revert
+	// included) and its failure, nil on success. Actions not started
+	// (held back, or after a failed batch or a cancellation) are not
+	// reported. Calls never overlap, so OnDone needs no locking of its own.
+	OnDone func(a Action, took time.Duration, err error)
 }
 
 // Execute runs actions batch by batch, the actions of a batch at once, and
@@ -62,10 +69,21 @@ type ExecOptions struct {
 // ExecOptions). Each failure is reported prefixed by its action.
 func Execute(ctx context.Context, rt Runtime, desired []spec.Replica, actions []Action, opts ExecOptions) error {
 	replicas := byOrdinal(desired)
+	var reporting sync.Mutex
 	runAll := func(actions []Action) error {
 		return parallel.Run(len(actions), MaxParallel, func(i int) error {
 			a := actions[i]
-			return runOrRevert(ctx, rt, replicas[a.Ordinal], a, opts)
+			began := time.Now()
+			err := runOrRevert(ctx, rt, replicas[a.Ordinal], a, opts)
+			if opts.OnDone != nil {
+				reporting.Lock()
+				opts.OnDone(a, time.Since(began), err)
+				reporting.Unlock()
+			}
+			if err != nil {
+				return fmt.Errorf("%s: %w", a, err)
+			}
+			return nil
 		})
 	}
 	if opts.Independent {
@@ -100,13 +118,13 @@ func batches(actions []Action) [][]Action {
 }
 
 // runOrRevert runs one action; a failed replacement is reverted to the
-// previous spec when asked, and the failure is still reported.
+// previous spec when asked, and the failure is still reported (not yet
+// prefixed by its action).
 func runOrRevert(ctx context.Context, rt Runtime, r spec.Replica, a Action, o ExecOptions) error {
 	err := run(ctx, rt, r, a)
 	if err == nil {
 		return nil
 	}
-	err = fmt.Errorf("%s: %w", a, err)
 	if !o.Revert || a.Kind != Replace || a.Previous == nil {
 		return err
 	}

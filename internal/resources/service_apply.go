@@ -193,7 +193,10 @@ func (r *serviceResource) rollout(ctx context.Context, svc spec.Service, staged 
 		return observed, warnings, err
 	}
 	runtime := docker.ServiceRuntime{Hosts: r.hosts, Service: svc.Name, Image: svc.Image, Grace: grace, MinReady: minReady, Secrets: staged, Credentials: credentials(svc)}
-	execErr := reconcile.Execute(ctx, runtime, desired, actions, reconcile.ExecOptions{Revert: svc.Update.OnFailure == spec.OnFailureRevert})
+	execErr := reconcile.Execute(ctx, runtime, desired, actions, reconcile.ExecOptions{
+		Revert: svc.Update.OnFailure == spec.OnFailureRevert,
+		OnDone: logProgress(ctx, svc.Name, desired),
+	})
 	// List even when the deadline passed, so state tells the truth.
 	final, err := docker.ListReplicasOn(context.WithoutCancel(ctx), answered, svc.Name)
 	if err != nil {
@@ -223,7 +226,7 @@ func (r *serviceResource) discard(ctx context.Context, svc spec.Service, observe
 			actions = append(actions, reconcile.Action{Kind: reconcile.Remove, Ordinal: o.Ordinal, Name: o.Name, ContainerID: o.ID, Host: o.Host, Reason: "create failed"})
 		}
 	}
-	errs := []error{reconcile.Execute(ctx, runtime, nil, actions, reconcile.ExecOptions{Independent: true})}
+	errs := []error{reconcile.Execute(ctx, runtime, nil, actions, reconcile.ExecOptions{Independent: true, OnDone: logProgress(ctx, svc.Name, nil)})}
 	for _, name := range r.candidateHosts(svc) {
 		if h, err := r.hosts.Get(name); err == nil {
 			errs = append(errs, h.RemoveNetwork(ctx, svc.Name))
@@ -286,7 +289,7 @@ func (r *serviceResource) destroy(ctx context.Context, state serviceModel, recor
 	for _, o := range observed {
 		actions = append(actions, reconcile.Action{Kind: reconcile.Remove, Ordinal: o.Ordinal, Name: o.Name, ContainerID: o.ID, Host: o.Host, Reason: "destroy"})
 	}
-	if err := reconcile.Execute(ctx, runtime, nil, actions, reconcile.ExecOptions{Independent: true}); err != nil {
+	if err := reconcile.Execute(ctx, runtime, nil, actions, reconcile.ExecOptions{Independent: true, OnDone: logProgress(ctx, svc.Name, nil)}); err != nil {
 		return warnings, err
 	}
 	ran := ranOn(answered, observed, instances, record)

@@ -39,6 +39,7 @@ func clusterBlock() schema.SingleNestedBlock {
 				MarkdownDescription: "How one member is written: a template of `{{.Name}}`, `{{.Ordinal}}`, `{{.Service}}`, `{{.Address}}` and `{{.Port}}`. " +
 					"`{{.Address}}` and `{{.Port}}` are where the other replicas reach the member: its name and `port` on one host; across hosts " +
 					"(`placement` with several hosts), its host's `advertise_address` and the host port that publishes `port`. " +
+					"So `{{.Address}}` is a name or a host's address, never the container IP that `instances[*].address` reports. " +
 					"Defaults to `" + spec.DefaultSeedFormat + "`; etcd's style is `{{.Name}}=http://{{.Address}}:{{.Port}}`.",
 				Optional: true,
 			},

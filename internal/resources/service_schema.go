@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"net"
+	"strings"
+	"time"
 
 	"github.com/hashicorp/terraform-plugin-framework-timeouts/resource/timeouts"
 	"github.com/hashicorp/terraform-plugin-framework-timetypes/timetypes"
@@ -28,7 +30,7 @@ func serviceSchema(ctx context.Context) schema.Schema {
 	return schema.Schema{
 		Version: 1,
 		MarkdownDescription: "A stateful service: `replicas` containers with stable identities (`<name>-0`, `<name>-1`, ...) " +
-			"on a user-defined network of their own, on one Docker host.\n\n" +
+			"on a user-defined network of their own, on one Docker host or spread over several with `placement`.\n\n" +
 			"Changing the image, environment, command or any other container setting does not replace the resource: " +
 			"apply replaces the affected replicas one at a time, stopping the old one first, highest ordinal first, and waits " +
 			"for each new one to run (and be healthy, with a health check) before the next. Scaling up adds ordinals; scaling down " +
@@ -44,9 +46,48 @@ func serviceSchema(ctx context.Context) schema.Schema {
 			"cluster":   clusterBlock(),
 			"placement": placementBlock(),
 			"update":    updateBlock(),
-			"timeouts":  timeouts.Block(ctx, timeouts.Opts{Create: true, Update: true, Delete: true}),
+			"timeouts":  timeoutsBlock(ctx),
 		}),
 	}
+}
+
+// timeoutsBlock bounds create, update and delete; the defaults are
+// defaultCreateTimeout, defaultUpdateTimeout and defaultDeleteTimeout.
+func timeoutsBlock(ctx context.Context) schema.Block {
+	block := timeouts.Block(ctx, timeouts.Opts{
+		Create: true, Update: true, Delete: true,
+		CreateDescription: fmt.Sprintf("How long a create may take, as a duration such as `30m`. Defaults to `%s`. "+
+			"It covers all of it: pulling the image, creating the network, and creating and starting every replica "+
+			"(in order with `bootstrap = \"ordered\"`), each until it is ready. A create that runs out of time fails, and removes "+
+			"the containers and network it made (never data).", durationText(defaultCreateTimeout)),
+		UpdateDescription: fmt.Sprintf("How long an update may take, as a duration such as `2h`. Defaults to `%s`. "+
+			"It covers the whole rolling update, not one replica: every replica the apply creates, starts, replaces or removes, "+
+			"one batch after another, each until it is ready. Raise it for many replicas or slow starts. When it runs out, the "+
+			"replica in flight fails, later ones are left untouched, state records each replica as it is, and the next apply "+
+			"resumes; an `update.on_failure = \"revert\"` revert still runs, within 5 minutes of its own.", durationText(defaultUpdateTimeout)),
+		DeleteDescription: fmt.Sprintf("How long a destroy may take, as a duration such as `30m`. Defaults to `%s`. "+
+			"It covers stopping and removing every replica (at once, each within `stop_grace_period`), wiping staged secrets, "+
+			"deleting data when `retention.when_deleted = \"delete\"`, and removing the network.", durationText(defaultDeleteTimeout)),
+	})
+	if b, ok := block.(schema.SingleNestedBlock); ok {
+		b.MarkdownDescription = "How long create, update and delete may take. Progress shows in Terraform's log at the `INFO` level " +
+			"(`TF_LOG=INFO`, or `TF_LOG_PROVIDER=INFO`): one line per replica action as it completes, such as " +
+			"`db-2: replaced, healthy after 4.1s`."
+		return b
+	}
+	return block
+}
+
+// durationText writes a timeout as configured: "20m", "1h".
+func durationText(d time.Duration) string {
+	s := d.String() // "20m0s", "1h0m0s"
+	if strings.HasSuffix(s, "m0s") {
+		s = strings.TrimSuffix(s, "0s")
+	}
+	if strings.HasSuffix(s, "h0m") {
+		s = strings.TrimSuffix(s, "0m")
+	}
+	return s
 }
 
 func serviceAttributes() map[string]schema.Attribute {
@@ -95,7 +136,7 @@ func serviceAttributes() map[string]schema.Attribute {
 		"env": schema.MapAttribute{
 			MarkdownDescription: "Environment variables for every replica. Values are templated per replica: `{{.Service}}`, `{{.Name}}`, " +
 				"`{{.Ordinal}}`, `{{.Replicas}}`, `{{.Host}}` (the host it is placed on), and `{{.Address}}` and `{{.Port}}` (where the other replicas reach it, " +
-				"as in `cluster`) (write `{{\"{{\"}}` for a literal `{{`). Visible in `docker inspect`: never put secrets here; use `secret`.",
+				"as in `cluster`: a name or a host's address, not the container IP of `instances[*].address`) (write `{{\"{{\"}}` for a literal `{{`). Visible in `docker inspect`: never put secrets here; use `secret`.",
 			ElementType: types.StringType,
 			Optional:    true,
 		},
@@ -193,7 +234,9 @@ func serviceAttributes() map[string]schema.Attribute {
 				"  - `name` (String): container name, hostname and DNS alias on the service network;\n" +
 				"  - `host` (String): the provider host the replica runs on;\n" +
 				"  - `address` (String): the replica's IP address on the service network, for containers on that network " +
-				"(empty while it is stopped). Across hosts, replicas reach each other through published ports instead: see `cluster`;\n" +
+				"(empty while it is stopped; it may change when the replica is replaced). This is not the `{{.Address}}` of templates " +
+				"(`env`, `cluster.format`), which is the replica's name on one host and its host's `advertise_address` across hosts, " +
+				"known at plan time. Across hosts, replicas reach each other through published ports instead: see `cluster`;\n" +
 				"  - `endpoints` (List of String): where each `port` block is published for this replica, in block order, as " +
 				"`host_ip:host_port` (`127.0.0.1:15433`; `0.0.0.0` when bound to all addresses, IPv6 in brackets): `external + k` for " +
 				"replica `k`, or the port Docker chose (null while a replica with a port Docker chooses is stopped).\n\n" +

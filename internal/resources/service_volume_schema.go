@@ -52,6 +52,14 @@ func volumeBlock() schema.ListNestedBlock {
 	}
 }
 
+// requiredInBlock says why an attribute that a block needs is optional in
+// the schema: Terraform sends a single nested block that is not written as
+// an object of nulls, so the framework would demand a Required attribute of
+// it even in volumes without the block (issue
+// hashicorp/terraform-plugin-framework#740). The plan checks it instead
+// (spec.Service.Validate).
+const requiredInBlock = "The plan fails without it; the schema lists it as optional only because the block itself is optional."
+
 func hostVolumeBlock() schema.SingleNestedBlock {
 	return schema.SingleNestedBlock{
 		MarkdownDescription: "Bind a directory of the Docker host. A missing directory is created by the daemon itself (through a helper container " +
@@ -59,7 +67,7 @@ func hostVolumeBlock() schema.SingleNestedBlock {
 			"The data lives and dies with that host.",
 		Attributes: map[string]schema.Attribute{
 			"path": schema.StringAttribute{
-				MarkdownDescription: "Required. The absolute directory on the host, such as `/srv/db/{{.Ordinal}}`. " + templateHelp,
+				MarkdownDescription: "Required in a `host` block. The absolute directory on the host, such as `/srv/db/{{.Ordinal}}`. " + templateHelp + " " + requiredInBlock,
 				Optional:            true,
 			},
 			"owner": schema.StringAttribute{
@@ -83,7 +91,7 @@ func sharedVolumeBlock() schema.SingleNestedBlock {
 			"The data outlives the host.",
 		Attributes: map[string]schema.Attribute{
 			"type": schema.StringAttribute{
-				MarkdownDescription: "Required. The file system type, as `mount -t` takes it: `nfs`, `nfs4`, `cifs`, ...",
+				MarkdownDescription: "Required in a `shared` block. The file system type, as `mount -t` takes it: `nfs`, `nfs4`, `cifs`, ... " + requiredInBlock,
 				Optional:            true,
 			},
 			"address": schema.StringAttribute{
@@ -122,7 +130,7 @@ func pluginVolumeBlock() schema.SingleNestedBlock {
 			"on the host: checked at plan time when the host answers.",
 		Attributes: map[string]schema.Attribute{
 			"driver": schema.StringAttribute{
-				MarkdownDescription: "Required. The volume driver, such as `rexray/ebs`.",
+				MarkdownDescription: "Required in a `plugin` block. The volume driver, such as `rexray/ebs`. " + requiredInBlock,
 				Optional:            true,
 			},
 			"options": schema.MapAttribute{

@@ -1,12 +1,13 @@
 terraform {
+  # credentials_wo (write-only) and an ephemeral variable: Terraform or OpenTofu 1.11+
+  required_version = ">= 1.11"
   required_providers {
     stateful = { source = "statefulhq/stateful" }
   }
 }
 
 # A CIFS share with credentials that never reach Terraform state or plan:
-# credentials_wo is write-only (Terraform 1.11+), and an ephemeral value can
-# feed it.
+# credentials_wo is write-only, and an ephemeral value can feed it.
 variable "cifs_password" {
   type      = string
   sensitive = true

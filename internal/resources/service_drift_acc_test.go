@@ -157,6 +157,8 @@ func TestAccServiceFaults_restartPolicyChangedOutOfBand(t *testing.T) {
 						plancheck.ExpectResourceAction(address, plancheck.ResourceActionUpdate),
 						acctest.ExpectRollout(address, r(1)+": update in place (restart policy changed outside Terraform to always; configured unless-stopped)"),
 						acctest.ExpectRolloutShown(address),
+						// It keeps running: its address stays known.
+						plancheck.ExpectKnownValue(address, tfjsonpath.New("instances").AtSliceIndex(1).AtMapKey("address"), knownvalue.NotNull()),
 					},
 					PostApplyPostRefresh: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()},
 				},

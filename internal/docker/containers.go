@@ -63,6 +63,7 @@ func (h *Host) ListReplicas(ctx context.Context, service string) ([]reconcile.Ob
 			Published:   published(c.Ports),
 			Network:     networkID(c.NetworkSettings, spec.NetworkName(service)),
 			Owner:       c.Labels[spec.LabelOwner],
+			ImageID:     c.ImageID,
 		})
 	}
 	if err := h.readRestartPolicies(ctx, out); err != nil {

@@ -40,6 +40,9 @@ type Config struct {
 	// AdvertiseAddress is how replicas on other hosts reach this host's
 	// published ports; empty means the endpoint's host name, if it has one.
 	AdvertiseAddress string
+	// Registries holds the credentials every pull on this host uses (nil:
+	// anonymous pulls); the provider shares one among its hosts.
+	Registries *Registries
 }
 
 // TLSConfig holds PEM contents, so no local files are needed, or a
@@ -88,10 +91,14 @@ func (h *Host) Endpoint() string {
 	if h.cfg.Endpoint != "" {
 		return h.cfg.Endpoint
 	}
-	if env := os.Getenv(client.EnvOverrideHost); env != "" {
-		return env + " (from DOCKER_HOST)"
+	r, err := resolveDefaultHost(processEnvironment())
+	if err != nil || r.Endpoint == "" {
+		return "the docker CLI's environment"
 	}
-	return client.DefaultDockerHost
+	if r.Source == "" {
+		return r.Endpoint
+	}
+	return r.Endpoint + " (" + r.Source + ")"
 }
 
 // client connects and negotiates the API version on first use.
@@ -133,10 +140,15 @@ func (h *Host) clientOptions() ([]client.Opt, error) {
 		if err != nil {
 			return nil, err
 		}
-		cfg.Endpoint, cfg.TLS = env.Endpoint, env.TLS
+		cfg.Endpoint, cfg.TLS, cfg.SSH = env.Endpoint, env.TLS, env.SSH
 	}
 	if cfg.SSH != nil {
-		return sshClientOptions(cfg, &h.calls)
+		opts, err := sshClientOptions(cfg, &h.calls)
+		if err != nil && h.cfg.Endpoint == "" {
+			err = fmt.Errorf("%w (for the default host, %s, %s and %s stand for ssh.private_key, ssh.passphrase and ssh.known_hosts)",
+				err, EnvSSHPrivateKey, EnvSSHPassphrase, EnvSSHKnownHosts)
+		}
+		return opts, err
 	}
 	hostURL, err := client.ParseHostURL(cfg.Endpoint)
 	if err != nil {
@@ -180,31 +192,20 @@ func sshClientOptions(cfg Config, calls *atomic.Int64) ([]client.Opt, error) {
 	}, nil
 }
 
-// configFromEnv reads DOCKER_HOST, DOCKER_TLS_VERIFY and DOCKER_CERT_PATH
-// as the docker CLI does: TLS material from ca.pem, cert.pem and key.pem.
+// configFromEnv configures the default host as the docker CLI finds its
+// daemon: DOCKER_HOST (with DOCKER_TLS_VERIFY and DOCKER_CERT_PATH), else
+// DOCKER_CONTEXT, else the Docker config's current context, else the local
+// socket; see resolveDefaultHost in context.go.
 func configFromEnv() (Config, error) {
-	cfg := Config{Endpoint: os.Getenv(client.EnvOverrideHost)}
-	if cfg.Endpoint == "" {
-		cfg.Endpoint = client.DefaultDockerHost
-	}
-	certPath, verify := os.Getenv(client.EnvOverrideCertPath), os.Getenv(client.EnvTLSVerify) != ""
-	if certPath == "" && verify {
-		home, _ := os.UserHomeDir()
-		certPath = filepath.Join(home, ".docker")
-	}
-	if certPath == "" {
-		return cfg, nil
-	}
-	t, err := tlsFromDir(certPath, verify)
-	cfg.TLS = t
-	return cfg, err
+	r, err := resolveDefaultHost(processEnvironment())
+	return r.Config, err
 }
 
 // tlsFromDir reads ca.pem, cert.pem and key.pem from a directory, as the
 // docker CLI does; ca.pem is required when verifying.
 func tlsFromDir(dir string, verify bool) (*TLSConfig, error) {
 	read := func(name string) (string, error) {
-		b, err := os.ReadFile(filepath.Join(dir, name)) //nolint:gosec // the certificate directory is the user's choice, as for the docker CLI
+		b, err := os.ReadFile(filepath.Join(dir, name))
 		return string(b), err
 	}
 	t := &TLSConfig{InsecureSkipVerify: !verify}
@@ -281,9 +282,9 @@ func likelyCause(err error) string {
 	case strings.Contains(msg, "permission denied"):
 		return "the user running Terraform may not access the Docker socket"
 	case strings.Contains(msg, "knownhosts"), strings.Contains(msg, "host key"):
-		return "the SSH server's host key is not the one expected: check ssh.known_hosts or ssh.host_key"
+		return "the SSH server's host key is not the one expected: check ssh.known_hosts or ssh.host_key (else ~/.ssh/known_hosts)"
 	case strings.Contains(msg, "unable to authenticate"):
-		return "SSH authentication failed: check the user and ssh.private_key"
+		return "SSH authentication failed: check the user and ssh.private_key (else the keys of the ssh-agent at SSH_AUTH_SOCK)"
 	case strings.Contains(msg, "certificate"), strings.Contains(msg, "tls:"):
 		return "TLS failed: check the CA, the client certificate and the server name"
 	case errors.Is(err, context.DeadlineExceeded):

@@ -9,6 +9,7 @@ import (
 
 	cerrdefs "github.com/containerd/errdefs"
 	"github.com/docker/docker/api/types/image"
+	"github.com/docker/docker/api/types/registry"
 
 	"github.com/statefulhq/terraform-provider-stateful/internal/spec"
 )
@@ -51,12 +52,26 @@ func (h *Host) pull(ctx context.Context, ref string) error {
 	if err != nil {
 		return err
 	}
-	rc, err := cli.ImagePull(ctx, ref, image.PullOptions{})
+	auth, err := h.cfg.Registries.authFor(ctx, ref)
 	if err != nil {
 		return err
 	}
-	defer func() { _ = rc.Close() }()
-	return drainProgress(rc)
+	opts := image.PullOptions{}
+	registryName, _ := RegistryOf(ref)
+	if auth != nil {
+		if opts.RegistryAuth, err = registry.EncodeAuthConfig(*auth); err != nil {
+			return fmt.Errorf("encode the credentials for registry %s: %w", registryName, redactAuth(err, auth))
+		}
+	}
+	rc, err := cli.ImagePull(ctx, ref, opts)
+	if err == nil {
+		defer func() { _ = rc.Close() }()
+		err = drainProgress(rc)
+	}
+	if err != nil && auth != nil {
+		return fmt.Errorf("pull from registry %s as %q: %w", registryName, auth.Username, redactAuth(err, auth))
+	}
+	return err
 }
 
 // drainProgress reads a JSON progress stream to its end and returns the

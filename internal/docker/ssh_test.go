@@ -49,8 +49,8 @@ func TestSSHUserAndPortComeFromTheEndpointOrTheBlock(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%s: %v", tc.endpoint, err)
 		}
-		if d.config.User != tc.wantUser || d.address != tc.wantAddr {
-			t.Errorf("%s (user %q, port %d): dials %s@%s, want %s@%s", tc.endpoint, tc.user, tc.port, d.config.User, d.address, tc.wantUser, tc.wantAddr)
+		if d.target.user != tc.wantUser || d.target.address != tc.wantAddr {
+			t.Errorf("%s (user %q, port %d): dials %s@%s, want %s@%s", tc.endpoint, tc.user, tc.port, d.target.user, d.target.address, tc.wantUser, tc.wantAddr)
 		}
 	}
 }

@@ -4,6 +4,7 @@ package provider
 
 import (
 	"context"
+	"strings"
 
 	"github.com/hashicorp/terraform-plugin-framework/datasource"
 	"github.com/hashicorp/terraform-plugin-framework/provider"
@@ -46,6 +47,7 @@ func (p *statefulProvider) ValidateConfig(ctx context.Context, req provider.Vali
 		return
 	}
 	resp.Diagnostics.Append(validateHosts(config.Hosts)...)
+	resp.Diagnostics.Append(validateRegistryAuth(config.RegistryAuth)...)
 }
 
 func (p *statefulProvider) Configure(ctx context.Context, req provider.ConfigureRequest, resp *provider.ConfigureResponse) {
@@ -54,7 +56,12 @@ func (p *statefulProvider) Configure(ctx context.Context, req provider.Configure
 	if resp.Diagnostics.HasError() {
 		return
 	}
-	hosts := docker.NewHosts(hostConfigs(config.Hosts))
+	configs := hostConfigs(config.Hosts)
+	registries := docker.NewRegistries(registryAuths(config.RegistryAuth))
+	for i := range configs {
+		configs[i].Registries = registries
+	}
+	hosts := docker.NewHosts(configs)
 	resp.ResourceData = hosts
 	resp.DataSourceData = hosts
 }
@@ -80,6 +87,10 @@ func hostConfigs(hosts []hostModel) []docker.Config {
 	out := make([]docker.Config, 0, len(hosts))
 	for _, h := range hosts {
 		c := docker.Config{Name: h.Name.ValueString(), Endpoint: h.Endpoint.ValueString(), SSH: h.SSH.config(), AdvertiseAddress: h.AdvertiseAddress.ValueString()}
+		if c.SSH == nil && strings.HasPrefix(c.Endpoint, "ssh://") {
+			// No ssh block: the agent and ~/.ssh/known_hosts, as docker -H ssh:// does.
+			c.SSH = &docker.SSHConfig{}
+		}
 		if h.TLS != nil {
 			c.TLS = &docker.TLSConfig{
 				CAPEM:              h.TLS.CAPEM.ValueString(),
@@ -95,7 +106,8 @@ func hostConfigs(hosts []hostModel) []docker.Config {
 }
 
 type providerModel struct {
-	Hosts []hostModel `tfsdk:"host"`
+	Hosts        []hostModel         `tfsdk:"host"`
+	RegistryAuth []registryAuthModel `tfsdk:"registry_auth"`
 }
 
 type hostModel struct {
@@ -107,14 +119,25 @@ type hostModel struct {
 }
 
 type sshModel struct {
-	PrivateKey            types.String `tfsdk:"private_key"`
-	Passphrase            types.String `tfsdk:"passphrase"`
-	KnownHosts            types.String `tfsdk:"known_hosts"`
-	HostKey               types.String `tfsdk:"host_key"`
-	InsecureIgnoreHostKey types.Bool   `tfsdk:"insecure_ignore_host_key"`
-	Socket                types.String `tfsdk:"socket"`
-	User                  types.String `tfsdk:"user"`
-	Port                  types.Int64  `tfsdk:"port"`
+	PrivateKey            types.String  `tfsdk:"private_key"`
+	Passphrase            types.String  `tfsdk:"passphrase"`
+	KnownHosts            types.String  `tfsdk:"known_hosts"`
+	HostKey               types.String  `tfsdk:"host_key"`
+	InsecureIgnoreHostKey types.Bool    `tfsdk:"insecure_ignore_host_key"`
+	Socket                types.String  `tfsdk:"socket"`
+	User                  types.String  `tfsdk:"user"`
+	Port                  types.Int64   `tfsdk:"port"`
+	Jump                  *sshJumpModel `tfsdk:"jump"`
+}
+
+type sshJumpModel struct {
+	Address    types.String `tfsdk:"address"`
+	Port       types.Int64  `tfsdk:"port"`
+	User       types.String `tfsdk:"user"`
+	PrivateKey types.String `tfsdk:"private_key"`
+	Passphrase types.String `tfsdk:"passphrase"`
+	KnownHosts types.String `tfsdk:"known_hosts"`
+	HostKey    types.String `tfsdk:"host_key"`
 }
 
 func (s *sshModel) config() *docker.SSHConfig {
@@ -126,6 +149,18 @@ func (s *sshModel) config() *docker.SSHConfig {
 		KnownHosts: s.KnownHosts.ValueString(), HostKey: s.HostKey.ValueString(),
 		InsecureIgnoreHostKey: s.InsecureIgnoreHostKey.ValueBool(), Socket: s.Socket.ValueString(),
 		User: s.User.ValueString(), Port: int(s.Port.ValueInt64()),
+		Jump: s.Jump.config(),
+	}
+}
+
+func (j *sshJumpModel) config() *docker.SSHJump {
+	if j == nil {
+		return nil
+	}
+	return &docker.SSHJump{
+		Address: j.Address.ValueString(), Port: int(j.Port.ValueInt64()), User: j.User.ValueString(),
+		PrivateKey: j.PrivateKey.ValueString(), Passphrase: j.Passphrase.ValueString(),
+		KnownHosts: j.KnownHosts.ValueString(), HostKey: j.HostKey.ValueString(),
 	}
 }
 

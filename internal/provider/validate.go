@@ -102,24 +102,33 @@ func validateTLS(at path.Path, scheme string, t *tlsModel) diag.Diagnostics {
 	return diags
 }
 
-// validateSSH checks that ssh:// endpoints, and only they, have a complete
-// ssh block: a key that parses and a way to verify the server.
+// validateSSH checks that only ssh:// endpoints have an ssh block, and that
+// they have a key that parses (or an agent) and a way to verify the server
+// (and the jump host, if any). Without an ssh block, the agent and
+// ~/.ssh/known_hosts must serve.
 func validateSSH(at path.Path, scheme string, h hostModel) diag.Diagnostics {
 	var diags diag.Diagnostics
 	switch {
-	case scheme == "ssh" && h.SSH == nil:
-		diags.AddAttributeError(at.AtName("endpoint"), "Missing ssh block",
-			"An ssh:// endpoint needs an ssh block with private_key, and known_hosts or host_key to verify the server.")
+	case scheme == "ssh" && h.SSH == nil && h.TLS == nil:
+		if err := docker.ValidateSSH(h.Endpoint.ValueString(), nil); err != nil {
+			diags.AddAttributeError(at.AtName("endpoint"), "Invalid SSH settings",
+				err.Error()+". Without an ssh block, the ssh-agent at SSH_AUTH_SOCK and ~/.ssh/known_hosts must serve; an ssh block can give the key and the host key instead.")
+		}
 	case scheme != "" && scheme != "ssh" && h.SSH != nil:
 		diags.AddAttributeError(at.AtName("ssh"), "SSH on a non-SSH endpoint", "The ssh block applies to ssh:// endpoints only; remove it or change the endpoint.")
 	case scheme == "ssh" && h.TLS != nil:
 		diags.AddAttributeError(at.AtName("tls"), "TLS on an SSH endpoint", "An ssh:// endpoint is secured by SSH; remove the tls block.")
-	case scheme == "ssh" && !anyUnknown(h.SSH.PrivateKey, h.SSH.Passphrase, h.SSH.KnownHosts, h.SSH.HostKey, h.SSH.User) && !h.SSH.Port.IsUnknown():
+	case scheme == "ssh" && !anyUnknown(h.SSH.PrivateKey, h.SSH.Passphrase, h.SSH.KnownHosts, h.SSH.HostKey, h.SSH.User) && !h.SSH.Port.IsUnknown() &&
+		!h.SSH.Jump.anyUnknown():
 		if err := docker.ValidateSSH(h.Endpoint.ValueString(), h.SSH.config()); err != nil {
 			diags.AddAttributeError(at.AtName("ssh"), "Invalid SSH settings", err.Error())
 		}
 	}
 	return diags
+}
+
+func (j *sshJumpModel) anyUnknown() bool {
+	return j != nil && (anyUnknown(j.Address, j.User, j.PrivateKey, j.Passphrase, j.KnownHosts, j.HostKey) || j.Port.IsUnknown())
 }
 
 func anyUnknown(values ...types.String) bool {

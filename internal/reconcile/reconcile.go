@@ -46,6 +46,9 @@ type Observed struct {
 	// Terraform state that created it ("" on containers of releases
 	// before owners).
 	Owner string
+	// ImageID is the ID of the image the container runs ("" when not
+	// known, as in records of releases before it was kept).
+	ImageID string
 }
 
 // PublishedPort is one container port published on the host.
@@ -131,6 +134,10 @@ type Options struct {
 	// observed ("" when it is missing). A stopped container attached to
 	// another network ID lost its network. Hosts not listed are not checked.
 	Networks map[string]string
+	// StaleImages are the containers (by ID) whose image is no longer the
+	// one their image reference names (pull_policy "always": the tag moved
+	// in the registry or on the host); they are replaced.
+	StaleImages map[string]bool
 }
 
 // Blocked is a replica whose volume definition changed where Docker cannot
@@ -205,6 +212,8 @@ func Plan(desired []spec.Replica, observed []Observed, opts Options) ([]Action, 
 			repairs = append(repairs, start(r, o))
 		case !specMatches(r, o):
 			replacements = append(replacements, replace(r, o, specReason(opts.Desired, o, observed)))
+		case opts.StaleImages[o.ID]:
+			replacements = append(replacements, replace(r, o, "image digest changed"))
 		case o.State == StateCreated:
 			// A container that never ran holds nothing, and one left by a
 			// daemon that died while starting it cannot start again.

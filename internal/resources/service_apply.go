@@ -175,6 +175,7 @@ func (r *serviceResource) rollout(ctx context.Context, svc spec.Service, staged 
 	if opts.Networks, err = networksOf(ctx, placed, observed, svc.Name); err != nil {
 		return observed, warnings, err
 	}
+	opts.StaleImages = r.staleImages(ctx, svc, observed)
 	actions, blocked := reconcile.Plan(desired, observed, opts)
 	if len(blocked) > 0 {
 		return observed, warnings, errors.New(blockedDetail(blocked))

@@ -70,6 +70,7 @@ func (r *serviceResource) planInstances(ctx context.Context, req resource.Modify
 		diags.AddError("Could not read the service's network", err.Error())
 		return diags
 	}
+	opts.StaleImages = r.staleImages(ctx, svc, observed)
 	actions, blocked := reconcile.Plan(desired, observed, opts)
 	if err := tellMissingHostDirs(ctx, r.hosts, desired, actions); err != nil {
 		diags.AddError("Could not check the host directories of stopped replicas", err.Error())

@@ -37,6 +37,9 @@ type recordedReplica struct {
 	Owner       string `json:"owner,omitempty"`
 	// Restart is the container's restart policy, when it was read.
 	Restart *spec.RestartPolicy `json:"restart,omitempty"`
+	// Image is the ID of the image the container runs, for pull_policy
+	// "always" to tell when its tag moved.
+	Image string `json:"image,omitempty"`
 }
 
 type privateGetter interface {
@@ -61,6 +64,7 @@ func recordReplicas(ctx context.Context, private privateSetter, observed []recon
 		record.Replicas = append(record.Replicas, recordedReplica{
 			ID: o.ID, Name: o.Name, Host: o.Host, Ordinal: o.Ordinal, Fingerprint: o.Fingerprint,
 			State: o.State, Health: o.Health, Definition: i, Network: o.Network, Owner: o.Owner, Restart: o.Restart,
+			Image: o.ImageID,
 		})
 	}
 	raw, err := json.Marshal(record)
@@ -89,6 +93,7 @@ func recordedObservations(ctx context.Context, private privateGetter) (observed 
 		o := reconcile.Observed{
 			ID: r.ID, Name: r.Name, Host: r.Host, Ordinal: r.Ordinal, Fingerprint: r.Fingerprint,
 			State: r.State, Health: r.Health, Network: r.Network, Owner: r.Owner, Restart: r.Restart,
+			ImageID: r.Image,
 		}
 		if r.Definition >= 0 && r.Definition < len(record.Definitions) {
 			o.Spec = record.Definitions[r.Definition]

@@ -175,7 +175,10 @@ func serviceAttributes() map[string]schema.Attribute {
 		},
 		"pull_policy": schema.StringAttribute{
 			MarkdownDescription: "When to pull the image: `missing` (only when it is not on the host; default), `always` (before every rollout), " +
-				"or `never` (it must already be on the host; checked at plan time).",
+				"or `never` (it must already be on the host; checked at plan time). With `always` and a tag, each plan also asks the registry " +
+				"(with the provider's `registry_auth` credentials; nothing is pulled) which digest the tag names now, and replicas running " +
+				"another image roll out with the reason `image digest changed`; when the registry cannot be asked, only the image the tag names on the host counts. " +
+				"A digest reference (`repo@sha256:...`) pins the image: changing it rolls the replicas out under any policy.",
 			Optional:   true,
 			Computed:   true,
 			Default:    stringdefault.StaticString(spec.PullMissing),

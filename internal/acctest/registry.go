@@ -3,10 +3,14 @@ package acctest
 import (
 	"context"
 	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -25,8 +29,8 @@ import (
 const registryBinary = "/usr/bin/docker-registry"
 
 // Registry is a private registry on loopback that requires a password,
-// served over plain HTTP: Docker trusts registries on 127.0.0.0/8 without
-// TLS, so no CA needs to be installed in the daemon.
+// served over TLS with a certificate from a test CA, which the daemon
+// trusts through its certs.d directory for the registry's address.
 type Registry struct {
 	// Address is 127.0.0.1:PORT, as image references name it.
 	Address  string
@@ -35,6 +39,8 @@ type Registry struct {
 
 	configFile, logFile string
 	cmd                 *exec.Cmd
+	// probe trusts the test CA, for the readiness check.
+	probe *http.Client
 }
 
 // Start serves the registry (again, after Stop: same address, same
@@ -51,7 +57,7 @@ func (r *Registry) Start() error {
 		return fmt.Errorf("start %s: %w", registryBinary, err)
 	}
 	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(50 * time.Millisecond) {
-		resp, err := http.Get("http://" + r.Address + "/v2/") //nolint:noctx // a readiness probe
+		resp, err := r.probe.Get("https://" + r.Address + "/v2/") //nolint:noctx // a readiness probe
 		if err == nil {
 			_ = resp.Body.Close()
 			if resp.StatusCode == http.StatusUnauthorized {
@@ -99,6 +105,7 @@ func StartRegistry(t *testing.T) *Registry {
 		t.Fatal(err)
 	}
 	r.Address = fmt.Sprintf("127.0.0.1:%d", port)
+	certFile, keyFile := trustRegistryCA(t, r, dir)
 	config := fmt.Sprintf(`version: 0.1
 log:
   level: warn
@@ -109,11 +116,14 @@ storage:
     enabled: true
 http:
   addr: %s
+  tls:
+    certificate: %s
+    key: %s
 auth:
   htpasswd:
     realm: test-realm
     path: %s
-`, filepath.Join(dir, "data"), r.Address, filepath.Join(dir, "htpasswd"))
+`, filepath.Join(dir, "data"), r.Address, certFile, keyFile, filepath.Join(dir, "htpasswd"))
 	configFile := filepath.Join(dir, "config.yml")
 	if err := os.WriteFile(configFile, []byte(config), 0o600); err != nil {
 		t.Fatal(err)
@@ -125,6 +135,42 @@ auth:
 		t.Fatal(err)
 	}
 	return r
+}
+
+// certsDir is where the Docker daemon looks for the CA of a registry.
+const certsDir = "/etc/docker/certs.d"
+
+// trustRegistryCA makes a test CA and a server certificate for the
+// registry's address, writes them into dir, and installs the CA where the
+// daemon looks for it (removed when the test ends).
+func trustRegistryCA(t *testing.T, r *Registry, dir string) (certFile, keyFile string) {
+	t.Helper()
+	ca, caKey, caPEM, err := newCA("stateful registry test CA")
+	if err != nil {
+		t.Fatal(err)
+	}
+	certPEM, keyPEM, err := newLeaf(ca, caKey, &x509.Certificate{
+		Subject: pkix.Name{CommonName: "127.0.0.1"}, IPAddresses: []net.IP{net.ParseIP("127.0.0.1")},
+		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	certFile, keyFile = filepath.Join(dir, "registry.pem"), filepath.Join(dir, "registry-key.pem")
+	trusted := filepath.Join(certsDir, r.Address)
+	for file, content := range map[string]string{certFile: certPEM, keyFile: keyPEM, filepath.Join(trusted, "ca.crt"): caPEM} {
+		if err := os.MkdirAll(filepath.Dir(file), 0o750); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(file, []byte(content), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	t.Cleanup(func() { _ = os.RemoveAll(trusted) })
+	pool := x509.NewCertPool()
+	pool.AppendCertsFromPEM([]byte(caPEM))
+	r.probe = &http.Client{Timeout: 2 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}}}
+	return certFile, keyFile
 }
 
 // Push tags source as ref (in this registry) on the local daemon, pushes

@@ -31,7 +31,8 @@ const readyPollInterval = 50 * time.Millisecond
 const logTailLines = "20"
 
 // ListReplicas returns every container owned by the service on this host,
-// sorted by ordinal, in one list call.
+// sorted by ordinal, in one list call (restart policies are not read: see
+// ReadRestartPolicies).
 func (h *Host) ListReplicas(ctx context.Context, service string) ([]reconcile.Observed, error) {
 	cli, err := h.client(ctx)
 	if err != nil {
@@ -65,9 +66,6 @@ func (h *Host) ListReplicas(ctx context.Context, service string) ([]reconcile.Ob
 			Owner:       c.Labels[spec.LabelOwner],
 			ImageID:     c.ImageID,
 		})
-	}
-	if err := h.readRestartPolicies(ctx, out); err != nil {
-		return nil, err
 	}
 	sort.SliceStable(out, func(i, j int) bool {
 		if out[i].Ordinal != out[j].Ordinal {
@@ -372,10 +370,16 @@ func healthFromStatus(status string) string {
 	return ""
 }
 
-// readRestartPolicies fills in each container's restart policy, which
-// only an inspect tells: docker update changes it behind the plan's back.
-func (h *Host) readRestartPolicies(ctx context.Context, observed []reconcile.Observed) error {
+// ReadRestartPolicies fills in each observed container's restart policy,
+// which only an inspect tells: docker update changes it behind the plan's
+// back. One call per container, so only what plans (refresh, the rollout's
+// own plan) asks for it; lists for other uses stay one call per host.
+func ReadRestartPolicies(ctx context.Context, hosts *Hosts, observed []reconcile.Observed) error {
 	return parallel.Run(len(observed), inspectParallel, func(i int) error {
+		h, err := hosts.Lookup(observed[i].Host)
+		if err != nil {
+			return err
+		}
 		info, err := h.inspectContainer(ctx, observed[i].ID)
 		switch {
 		case cerrdefs.IsNotFound(err):

@@ -124,6 +124,9 @@ func (r *serviceResource) Read(ctx context.Context, req resource.ReadRequest, re
 	// An unreachable host with replicas fails the refresh: they are never
 	// taken for gone, which would recreate them elsewhere and split the data.
 	observed, answered, warnings, err := listService(ctx, hosts, name)
+	if err == nil {
+		err = docker.ReadRestartPolicies(ctx, r.hosts, observed)
+	}
 	if err != nil {
 		resp.Diagnostics.AddError("Could not read the service", err.Error()+
 			"\nNo state was changed. Bring the host back, or fix its host block, then refresh again.")

@@ -140,6 +140,9 @@ func (r *serviceResource) rollout(ctx context.Context, svc spec.Service, staged 
 		return nil, nil, err
 	}
 	observed, answered, warnings, err := listService(ctx, hosts, svc.Name)
+	if err == nil {
+		err = docker.ReadRestartPolicies(ctx, r.hosts, observed)
+	}
 	if err != nil {
 		return nil, nil, err
 	}

@@ -121,7 +121,10 @@ func (r *serviceResource) planObservations(ctx context.Context, private privateG
 		return nil, err
 	}
 	observed, _, _, err := listService(ctx, hosts, svc.Name)
-	return observed, err
+	if err != nil {
+		return nil, err
+	}
+	return observed, docker.ReadRestartPolicies(ctx, r.hosts, observed)
 }
 
 // checkImage fails the plan when an image that must not be pulled is not

@@ -4,12 +4,21 @@ terraform {
   }
 }
 
-# A three-member etcd cluster, bootstrapped statically: every member learns
-# the full member list (ETCD_INITIAL_CLUSTER) at plan time.
+# A three-member etcd cluster, bootstrapped statically from the seeds
+# (ETCD_INITIAL_CLUSTER), that scales without restarting anyone: change
+# replicas and apply. A new member is added to the cluster (member add, in
+# a running member) before it starts and joins; a removed member leaves the
+# cluster (member remove) before its container goes, and its data is
+# archived into backup.host_path before it is deleted.
 #
 #   terraform apply
 #   docker exec etcd-0 etcdctl member list
+#   terraform apply -var replicas=5   # then back to 3
 
+# The hooks below run sh, grep, cut and seq in a running member: the image
+# needs a shell. etcd's own images have none since v3.5.7 (distroless); use
+# one that has (the tests use etcd from Debian's packages), or replace the
+# hooks with plain etcdctl commands and give up their retries.
 variable "image" {
   type    = string
   default = "quay.io/coreos/etcd:v3.5.17"
@@ -20,10 +29,15 @@ variable "name" {
   default = "etcd"
 }
 
+variable "replicas" {
+  type    = number
+  default = 3
+}
+
 resource "stateful_service" "etcd" {
   name     = var.name
   image    = var.image
-  replicas = 3
+  replicas = var.replicas
   command  = ["etcd"]
 
   # The health check below needs quorum, which needs two members up: with
@@ -37,8 +51,10 @@ resource "stateful_service" "etcd" {
     ETCD_LISTEN_CLIENT_URLS          = "http://0.0.0.0:2379"
     ETCD_INITIAL_ADVERTISE_PEER_URLS = "http://{{.Name}}:2380"
     ETCD_ADVERTISE_CLIENT_URLS       = "http://{{.Name}}:2379"
-    ETCD_INITIAL_CLUSTER_STATE       = "new" # ignored once a member has data
-    ETCD_INITIAL_CLUSTER_TOKEN       = "{{.Service}}"
+    # The seeds form the cluster; later members join it. Ignored once a
+    # member has data.
+    ETCD_INITIAL_CLUSTER_STATE = "{{if .Seed}}new{{else}}existing{{end}}"
+    ETCD_INITIAL_CLUSTER_TOKEN = "{{.Service}}"
   }
 
   cluster {
@@ -46,6 +62,42 @@ resource "stateful_service" "etcd" {
     port        = 2380
     format      = "{{.Name}}=http://{{.Address}}:{{.Port}}"
     members_env = "ETCD_INITIAL_CLUSTER" # etcd-0=http://etcd-0:2380,etcd-1=...
+    # Each member gets the members that exist when it joins: scaling
+    # replaces no running member.
+    scaling = "join"
+  }
+
+  # Hooks run with etcdctl in a running member, and can run twice (a failed
+  # apply runs them again): they look the member up by its peer URL first,
+  # since a member added but not started has no name yet. etcd refuses
+  # member add ("unhealthy cluster") until the member asked has been
+  # connected to every member for 5s, as right after the previous member
+  # joined: they retry.
+  hooks {
+    before_create {
+      command = ["sh", "-c", <<-EOT
+        for i in $(seq 30); do
+          etcdctl member list | grep -qF 'http://{{.Address}}:{{.Port}},' && exit 0
+          etcdctl member add {{.Name}} --peer-urls=http://{{.Address}}:{{.Port}} && exit 0
+          sleep 1
+        done
+        exit 1
+      EOT
+      ]
+    }
+    decommission {
+      command = ["sh", "-c", <<-EOT
+        for i in $(seq 30); do
+          id=$(etcdctl member list | grep -F 'http://{{.Address}}:{{.Port}},' | cut -d, -f1)
+          [ -z "$id" ] && exit 0
+          etcdctl member remove "$id" && exit 0
+          sleep 1
+        done
+        exit 1
+      EOT
+      ]
+      run_in = "peer"
+    }
   }
 
   # A replaced member must come back with its data to rejoin as itself.
@@ -55,6 +107,16 @@ resource "stateful_service" "etcd" {
     plugin {
       driver = "local"
     }
+  }
+
+  # A member removed by scale-down does not come back with its data: delete
+  # it, after archiving it.
+  retention {
+    when_scaled = "delete"
+  }
+
+  backup {
+    host_path = "/var/backups/stateful"
   }
 
   health {

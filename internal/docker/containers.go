@@ -196,10 +196,9 @@ func (h *Host) StartContainer(ctx context.Context, id string) error {
 	return nil
 }
 
-// RemoveContainer stops a container within grace and removes it. Its
-// volumes are kept: data is never deleted implicitly. A container that is
-// already gone is not an error.
-func (h *Host) RemoveContainer(ctx context.Context, id string, grace time.Duration) error {
+// StopContainer stops a container within grace (then kills it), keeping
+// it. A container that is already stopped or gone is not an error.
+func (h *Host) StopContainer(ctx context.Context, id string, grace time.Duration) error {
 	cli, err := h.client(ctx)
 	if err != nil {
 		return err
@@ -207,6 +206,20 @@ func (h *Host) RemoveContainer(ctx context.Context, id string, grace time.Durati
 	seconds := int((grace + time.Second - 1) / time.Second)
 	if err := cli.ContainerStop(ctx, id, container.StopOptions{Timeout: &seconds}); err != nil && !cerrdefs.IsNotFound(err) {
 		return h.errorf("stop container %s: %w", shortID(id), err)
+	}
+	return nil
+}
+
+// RemoveContainer stops a container within grace and removes it. Its
+// volumes are kept: data is never deleted implicitly. A container that is
+// already gone is not an error.
+func (h *Host) RemoveContainer(ctx context.Context, id string, grace time.Duration) error {
+	if err := h.StopContainer(ctx, id, grace); err != nil {
+		return err
+	}
+	cli, err := h.client(ctx)
+	if err != nil {
+		return err
 	}
 	if err := cli.ContainerRemove(ctx, id, container.RemoveOptions{RemoveVolumes: false, Force: true}); err != nil && !cerrdefs.IsNotFound(err) {
 		return h.errorf("remove container %s: %w", shortID(id), err)

@@ -2,7 +2,11 @@ package docker
 
 import (
 	"context"
+	"fmt"
 	"time"
+
+	cerrdefs "github.com/containerd/errdefs"
+	"github.com/docker/docker/api/types/container"
 
 	"github.com/statefulhq/terraform-provider-stateful/internal/reconcile"
 	"github.com/statefulhq/terraform-provider-stateful/internal/spec"
@@ -26,6 +30,15 @@ type ServiceRuntime struct {
 	// Credentials of shared volumes: the daemon may quote mount options in
 	// start errors, so they are redacted from those.
 	Credentials []string
+	// PeerHosts are the hosts the service's replicas may run on, where
+	// Peer looks for a running replica (one list call per host); nil means
+	// every host of Hosts.
+	PeerHosts []*Host
+	// BackupTo is where Backup archives data before it is deleted or
+	// recreated; nil when the service sets no backup.
+	BackupTo *spec.Backup
+	// Now dates backups; nil means time.Now.
+	Now func() time.Time
 }
 
 var _ reconcile.Runtime = ServiceRuntime{}
@@ -157,4 +170,86 @@ func (r ServiceRuntime) DeleteData(ctx context.Context, hostName string, m spec.
 		return host.RemoveVolume(ctx, m.Source)
 	}
 	return host.EmptyHostDir(ctx, r.Image, m)
+}
+
+// Stop implements reconcile.Runtime.
+func (r ServiceRuntime) Stop(ctx context.Context, hostName, id string) error {
+	host, err := r.Hosts.Lookup(hostName)
+	if err != nil {
+		return err
+	}
+	return host.StopContainer(ctx, id, r.Grace)
+}
+
+// Exec implements reconcile.Runtime.
+func (r ServiceRuntime) Exec(ctx context.Context, hostName, id string, command []string, timeout time.Duration) error {
+	host, err := r.Hosts.Lookup(hostName)
+	if err != nil {
+		return err
+	}
+	return host.Exec(ctx, id, command, timeout)
+}
+
+// Peer implements reconcile.Runtime, from one list of the service's
+// containers on each of PeerHosts. Should a host not answer, a running
+// replica on the others still serves; only when none is found does its
+// failure fail the hook.
+func (r ServiceRuntime) Peer(ctx context.Context, ordinal int) (reconcile.Target, error) {
+	hosts := r.PeerHosts
+	if hosts == nil {
+		hosts = r.Hosts.list
+	}
+	observed, err := ListReplicasOn(ctx, hosts, r.Service)
+	if peer, found := lowestRunning(observed, ordinal); found {
+		return peer, nil
+	}
+	if err != nil {
+		return reconcile.Target{}, err
+	}
+	return reconcile.Target{}, fmt.Errorf("no other replica of %s runs to run the hook in", r.Service)
+}
+
+// lowestRunning is the running replica of the lowest ordinal other than
+// ordinal, of replicas sorted by ordinal.
+func lowestRunning(observed []reconcile.Observed, ordinal int) (reconcile.Target, bool) {
+	for _, o := range observed {
+		if o.Ordinal != ordinal && o.State == container.StateRunning {
+			return reconcile.Target{Host: o.Host, ID: o.ID, Name: o.Name}, true
+		}
+	}
+	return reconcile.Target{}, false
+}
+
+// Backup implements reconcile.Runtime. The helper runs the image of the
+// replica's container while it exists (it is stopped, and its data at
+// rest, before a removal), else the service's image.
+func (r ServiceRuntime) Backup(ctx context.Context, hostName, replica string, m spec.Mount) error {
+	if r.BackupTo == nil {
+		return fmt.Errorf("service %s sets no backup destination", r.Service)
+	}
+	host, err := r.Hosts.Lookup(hostName)
+	if err != nil {
+		return err
+	}
+	image, err := r.backupImage(ctx, host, replica)
+	if err != nil {
+		return err
+	}
+	now := time.Now
+	if r.Now != nil {
+		now = r.Now
+	}
+	_, err = host.BackupMount(ctx, image, r.Service, replica, m, *r.BackupTo, now())
+	return err
+}
+
+func (r ServiceRuntime) backupImage(ctx context.Context, host *Host, replica string) (string, error) {
+	if replica == "" {
+		return r.Image, nil
+	}
+	image, err := host.containerImage(ctx, replica)
+	if cerrdefs.IsNotFound(err) {
+		return r.Image, nil
+	}
+	return image, err
 }

@@ -172,9 +172,23 @@ func (h *Host) EmptyHostDir(ctx context.Context, image string, m spec.Mount) err
 // withHelper runs fn against a created, never started container of image
 // with the given mounts, and removes the container afterwards.
 func (h *Host) withHelper(ctx context.Context, image string, hostConfig container.HostConfig, fn func(*client.Client, string) error) error {
-	cli, err := h.client(ctx)
+	cli, id, remove, err := h.newHelper(ctx, image, hostConfig)
 	if err != nil {
 		return err
+	}
+	defer remove()
+	if err := fn(cli, id); err != nil {
+		return h.errorf("%w", err)
+	}
+	return nil
+}
+
+// newHelper creates a container of image with the given mounts that is
+// never started; remove removes it, even once ctx is done.
+func (h *Host) newHelper(ctx context.Context, image string, hostConfig container.HostConfig) (cli *client.Client, id string, remove func(), err error) {
+	cli, err = h.client(ctx)
+	if err != nil {
+		return nil, "", nil, err
 	}
 	hostConfig.NetworkMode = "none"
 	created, err := cli.ContainerCreate(ctx, &container.Config{
@@ -183,15 +197,12 @@ func (h *Host) withHelper(ctx context.Context, image string, hostConfig containe
 		Labels:     map[string]string{spec.LabelPrefix + "helper": "true"},
 	}, &hostConfig, nil, nil, "")
 	if err != nil {
-		return h.errorf("create helper container from %s: %w", image, err)
+		return nil, "", nil, h.errorf("create helper container from %s: %w", image, err)
 	}
-	defer func() {
+	remove = func() {
 		_ = cli.ContainerRemove(context.WithoutCancel(ctx), created.ID, container.RemoveOptions{Force: true})
-	}()
-	if err := fn(cli, created.ID); err != nil {
-		return h.errorf("%w", err)
 	}
-	return nil
+	return cli, created.ID, remove, nil
 }
 
 func dirEntry(name string, m spec.Mount) *bytes.Buffer {

@@ -35,6 +35,25 @@ type Runtime interface {
 	// DeleteData deletes the data of one mount on a host: the Docker
 	// volume, or the contents of the host directory.
 	DeleteData(ctx context.Context, host string, m spec.Mount) error
+	// Stop stops a replica's container within its grace period, keeping
+	// it, so that its data is at rest for a backup.
+	Stop(ctx context.Context, host, id string) error
+	// Backup archives the data of one mount of a replica ("" for a shared
+	// volume) into the service's backup destination on the host.
+	Backup(ctx context.Context, host, replica string, m spec.Mount) error
+	// Exec runs a command in a running container and fails, with the
+	// command's output, when it does not exit 0 within timeout.
+	Exec(ctx context.Context, host, id string, command []string, timeout time.Duration) error
+	// Peer finds the running replica of the lowest ordinal other than
+	// ordinal, where hooks that run in a peer run.
+	Peer(ctx context.Context, ordinal int) (Target, error)
+}
+
+// Target is a container a hook runs in.
+type Target struct {
+	Host string
+	ID   string
+	Name string
 }
 
 // revertTimeout bounds putting one replica back on its previous spec.
@@ -148,7 +167,8 @@ func revert(ctx context.Context, rt Runtime, previous spec.Replica, failedOn, fa
 			return err
 		}
 	}
-	return launch(ctx, rt, previous)
+	_, err := launch(ctx, rt, previous)
+	return err
 }
 
 // launchError is a failure after the new container may exist.
@@ -160,68 +180,169 @@ type launchError struct {
 func (e *launchError) Error() string { return e.err.Error() }
 func (e *launchError) Unwrap() error { return e.err }
 
+// run runs one action and its hooks: those before it first, a failure
+// stopping the action before it touches the replica; after_ready once the
+// replica it launched is ready.
 func run(ctx context.Context, rt Runtime, r spec.Replica, a Action) error {
+	self := Target{Host: a.Host, ID: a.ContainerID, Name: a.Name}
+	if err := runHooks(ctx, rt, a, self, false); err != nil {
+		return err
+	}
+	id, err := runAction(ctx, rt, r, a)
+	if err != nil || a.Kind == Remove || a.Kind == Update {
+		return err
+	}
+	if a.Kind != Start && a.Kind != Hook {
+		self = Target{Host: r.Host, ID: id, Name: r.Name}
+	}
+	if err := runHooks(ctx, rt, a, self, true); err != nil {
+		return &AfterReadyError{ContainerID: self.ID, err: err}
+	}
+	return nil
+}
+
+// AfterReadyError is a failed after_ready hook: the replica runs, ready,
+// and the hook must run again in ContainerID.
+type AfterReadyError struct {
+	ContainerID string
+	err         error
+}
+
+func (e *AfterReadyError) Error() string { return e.err.Error() }
+func (e *AfterReadyError) Unwrap() error { return e.err }
+
+// runAction runs the action itself and returns the ID of the container it
+// launched, if any.
+func runAction(ctx context.Context, rt Runtime, r spec.Replica, a Action) (string, error) {
 	switch a.Kind {
 	case Remove:
+		return "", remove(ctx, rt, a)
+	case Start:
+		if err := rt.Prepare(ctx, r); err != nil {
+			return "", err
+		}
+		if err := rt.Start(ctx, a.Host, a.ContainerID); err != nil {
+			return "", err
+		}
+		return a.ContainerID, rt.WaitReady(ctx, a.Host, a.ContainerID)
+	case Replace:
 		if err := rt.Remove(ctx, a.Host, a.Name, a.ContainerID); err != nil {
+			return "", err
+		}
+		// From here the old replica is gone: any failure may be reverted.
+		id, err := recreate(ctx, rt, r, a)
+		if err != nil {
+			var launched *launchError
+			if errors.As(err, &launched) {
+				return "", err
+			}
+			return "", &launchError{err: err}
+		}
+		return id, nil
+	case Create:
+		return recreate(ctx, rt, r, a)
+	case Update:
+		return "", rt.UpdateSettings(ctx, r, a.Host, a.ContainerID)
+	case Hook:
+		return a.ContainerID, nil
+	}
+	return "", fmt.Errorf("unknown action kind %q", a.Kind)
+}
+
+// remove removes a replica and the data retention deletes. With a backup,
+// the replica is stopped first and kept until its data is archived, so a
+// failed backup leaves the stopped replica for the next apply to remove
+// again, and deletes nothing.
+func remove(ctx context.Context, rt Runtime, a Action) error {
+	if a.BackupTo != "" && len(a.DeleteData) > 0 {
+		if err := rt.Stop(ctx, a.Host, a.ContainerID); err != nil {
 			return err
 		}
 		for _, m := range a.DeleteData {
-			if err := rt.DeleteData(ctx, a.Host, m); err != nil {
-				return err
+			if err := rt.Backup(ctx, a.Host, a.Name, m); err != nil {
+				return fmt.Errorf("backup of %s failed, nothing was deleted: %w", m.Source, err)
 			}
 		}
-		return nil
-	case Start:
-		if err := rt.Prepare(ctx, r); err != nil {
-			return err
-		}
-		if err := rt.Start(ctx, a.Host, a.ContainerID); err != nil {
-			return err
-		}
-		return rt.WaitReady(ctx, a.Host, a.ContainerID)
-	case Replace:
-		if err := rt.Remove(ctx, a.Host, a.Name, a.ContainerID); err != nil {
-			return err
-		}
-		// From here the old replica is gone: any failure may be reverted.
-		if err := recreate(ctx, rt, r, a.RecreateVolumes); err != nil {
-			var launched *launchError
-			if errors.As(err, &launched) {
-				return err
-			}
-			return &launchError{err: err}
-		}
-		return nil
-	case Create:
-		return recreate(ctx, rt, r, a.RecreateVolumes)
-	case Update:
-		return rt.UpdateSettings(ctx, r, a.Host, a.ContainerID)
 	}
-	return fmt.Errorf("unknown action kind %q", a.Kind)
+	if err := rt.Remove(ctx, a.Host, a.Name, a.ContainerID); err != nil {
+		return err
+	}
+	for _, m := range a.DeleteData {
+		if err := rt.DeleteData(ctx, a.Host, m); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
-// recreate removes volumes whose definition changed, then launches the
-// replica, which creates them anew.
-func recreate(ctx context.Context, rt Runtime, r spec.Replica, volumes []string) error {
-	for _, v := range volumes {
+// recreate removes volumes whose definition changed, archived first when
+// the action takes a backup, then launches the replica, which creates
+// them anew.
+func recreate(ctx context.Context, rt Runtime, r spec.Replica, a Action) (string, error) {
+	for _, v := range a.RecreateVolumes {
+		if a.BackupTo != "" {
+			if err := rt.Backup(ctx, r.Host, backupReplica(r, v), volumeMount(r, v)); err != nil {
+				return "", fmt.Errorf("backup of %s failed, it was not recreated: %w", v, err)
+			}
+		}
 		if err := rt.RemoveVolume(ctx, r.Host, v); err != nil {
-			return err
+			return "", err
 		}
 	}
 	return launch(ctx, rt, r)
 }
 
-func launch(ctx context.Context, rt Runtime, r spec.Replica) error {
+// volumeMount is the replica's mount of a Docker volume, by its name.
+func volumeMount(r spec.Replica, source string) spec.Mount {
+	for _, m := range r.Container.Mounts {
+		if m.Source == source {
+			return m
+		}
+	}
+	return spec.Mount{Source: source}
+}
+
+// backupReplica is the replica a volume's backup is named by: none for a
+// volume all replicas share.
+func backupReplica(r spec.Replica, source string) string {
+	if volumeMount(r, source).Shared {
+		return ""
+	}
+	return r.Name
+}
+
+func launch(ctx context.Context, rt Runtime, r spec.Replica) (string, error) {
 	id, err := rt.Create(ctx, r)
 	if err != nil {
-		return &launchError{err: err}
+		return "", &launchError{err: err}
 	}
 	if err := rt.Start(ctx, r.Host, id); err != nil {
-		return &launchError{id: id, err: err}
+		return "", &launchError{id: id, err: err}
 	}
 	if err := rt.WaitReady(ctx, r.Host, id); err != nil {
-		return &launchError{id: id, err: err}
+		return "", &launchError{id: id, err: err}
+	}
+	return id, nil
+}
+
+// runHooks runs the action's hooks before it (after false) or after it.
+func runHooks(ctx context.Context, rt Runtime, a Action, self Target, after bool) error {
+	for _, h := range a.Hooks {
+		if (h.Point == spec.HookAfterReady) != after {
+			continue
+		}
+		in := self
+		if h.RunIn == spec.RunInPeer {
+			ordinal := a.Ordinal
+			peer, err := rt.Peer(ctx, ordinal)
+			if err != nil {
+				return fmt.Errorf("%s hook: %w", h.Point, err)
+			}
+			in = peer
+		}
+		if err := rt.Exec(ctx, in.Host, in.ID, h.Command, h.Timeout); err != nil {
+			return fmt.Errorf("%s hook in %s failed: %w", h.Point, in.Name, err)
+		}
 	}
 	return nil
 }

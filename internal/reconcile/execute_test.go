@@ -5,6 +5,7 @@ import (
 	"errors"
 	"reflect"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -17,7 +18,9 @@ var errBoom = errors.New("boom")
 
 // fakeRuntime records every call as "verb arg" in order. A call listed in
 // fail returns errBoom; onCall runs after a call is recorded; delay keeps a
-// call in flight so that concurrency can be measured.
+// call in flight so that concurrency can be measured. Peer answers with
+// peer (or defaultPeer when unset), each Exec records its timeout in
+// timeouts.
 type fakeRuntime struct {
 	mu          sync.Mutex
 	calls       []string
@@ -26,7 +29,12 @@ type fakeRuntime struct {
 	delay       time.Duration
 	inFlight    int
 	maxInFlight int
+	peer        *Target
+	timeouts    []time.Duration
 }
+
+// defaultPeer is the container Peer finds when a test names none.
+var defaultPeer = Target{ID: "c-peer", Name: "db-peer"}
 
 func (f *fakeRuntime) call(call string) error {
 	f.mu.Lock()
@@ -83,6 +91,39 @@ func (f *fakeRuntime) RemoveVolume(_ context.Context, host, name string) error {
 }
 func (f *fakeRuntime) DeleteData(_ context.Context, host string, m spec.Mount) error {
 	return f.call("delete-data " + m.Source + at(host))
+}
+
+func (f *fakeRuntime) Stop(_ context.Context, host, id string) error {
+	return f.call("stop " + id + at(host))
+}
+
+// Backup records "backup <source> of <replica>", or "backup <source>" for
+// a shared volume.
+func (f *fakeRuntime) Backup(_ context.Context, host, replica string, m spec.Mount) error {
+	of := ""
+	if replica != "" {
+		of = " of " + replica
+	}
+	return f.call("backup " + m.Source + of + at(host))
+}
+
+// Exec records "exec <id> <command words>".
+func (f *fakeRuntime) Exec(_ context.Context, host, id string, command []string, timeout time.Duration) error {
+	f.mu.Lock()
+	f.timeouts = append(f.timeouts, timeout)
+	f.mu.Unlock()
+	return f.call("exec " + id + " " + strings.Join(command, " ") + at(host))
+}
+
+// Peer records "peer <ordinal>".
+func (f *fakeRuntime) Peer(_ context.Context, ordinal int) (Target, error) {
+	if err := f.call("peer " + strconv.Itoa(ordinal)); err != nil {
+		return Target{}, err
+	}
+	if f.peer != nil {
+		return *f.peer, nil
+	}
+	return defaultPeer, nil
 }
 
 func (f *fakeRuntime) recorded() []string {

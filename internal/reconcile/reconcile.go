@@ -7,6 +7,7 @@ package reconcile
 import (
 	"fmt"
 	"maps"
+	"slices"
 	"sort"
 	"strings"
 
@@ -49,6 +50,9 @@ type Observed struct {
 	// ImageID is the ID of the image the container runs ("" when not
 	// known, as in records of releases before it was kept).
 	ImageID string
+	// AfterReadyFailed is true when the after_ready hook failed in the
+	// container after apply launched it: the next apply runs it again.
+	AfterReadyFailed bool
 }
 
 // PublishedPort is one container port published on the host.
@@ -74,6 +78,9 @@ const (
 	// Update changes a running container's settings in place, without a
 	// restart.
 	Update Kind = "update in place"
+	// Hook runs a running replica's after_ready hook again, after it
+	// failed.
+	Hook Kind = "run hooks"
 )
 
 // Action is one step of a rollout. ContainerID names the existing container
@@ -100,6 +107,12 @@ type Action struct {
 	// Previous is the replica as it was, rendered from the replaced
 	// container's definition label, so a failed replacement can revert.
 	Previous *spec.Replica
+	// Hooks run around the action, in their order: before_create,
+	// decommission and before_stop before it, after_ready after it.
+	Hooks []spec.HookRun
+	// BackupTo, when set, is where the data the action deletes or
+	// recreates is archived first.
+	BackupTo string
 }
 
 // ObservedVolume is one Docker volume owned by the service, on a host.
@@ -138,6 +151,14 @@ type Options struct {
 	// one their image reference names (pull_policy "always": the tag moved
 	// in the registry or on the host); they are replaced.
 	StaleImages map[string]bool
+	// HooksFor renders the lifecycle hooks of any ordinal (nil: none).
+	HooksFor func(ordinal int) (spec.ReplicaHooks, error)
+	// Membership adds and removes replicas of a running service one at a
+	// time, whatever Parallel says: each joins or leaves a cluster that
+	// must keep quorum.
+	Membership bool
+	// Backup, when set, archives data before it is deleted or recreated.
+	Backup *spec.Backup
 }
 
 // Blocked is a replica whose volume definition changed where Docker cannot
@@ -153,10 +174,40 @@ func (a Action) String() string {
 	if a.On != "" {
 		s += " on " + a.On
 	}
+	var details []string
 	if a.Reason != "" {
-		s += " (" + a.Reason + ")"
+		details = append(details, a.Reason)
+	}
+	if len(a.Hooks) > 0 {
+		names := make([]string, len(a.Hooks))
+		for i, h := range a.Hooks {
+			names[i] = h.Point
+			if h.RunIn == spec.RunInPeer {
+				names[i] += " in a peer"
+			}
+		}
+		details = append(details, "hooks: "+strings.Join(names, ", "))
+	}
+	if backedUp := a.backedUp(); len(backedUp) > 0 {
+		details = append(details, "backup of "+strings.Join(backedUp, ", ")+" to "+a.BackupTo+" first")
+	}
+	if len(details) > 0 {
+		s += " (" + strings.Join(details, "; ") + ")"
 	}
 	return s
+}
+
+// backedUp names the data the action archives before deleting or
+// recreating it.
+func (a Action) backedUp() []string {
+	if a.BackupTo == "" {
+		return nil
+	}
+	out := slices.Clone(a.RecreateVolumes)
+	for _, m := range a.DeleteData {
+		out = append(out, m.Source)
+	}
+	return out
 }
 
 // Plan returns the ordered actions that turn observed into desired:
@@ -222,6 +273,9 @@ func Plan(desired []spec.Replica, observed []Observed, opts Options) ([]Action, 
 			repairs = append(repairs, start(r, o))
 		case !isUp(o.State):
 			replacements = append(replacements, replace(r, o, "container "+o.State))
+		case o.AfterReadyFailed && hasAfterReady(opts, r.Ordinal):
+			repairs = append(repairs, Action{Kind: Hook, Ordinal: r.Ordinal, Name: r.Name, ContainerID: o.ID, Host: o.Host,
+				Reason: "after_ready failed in an earlier apply"})
 		case o.Restart != nil && *o.Restart != r.Container.Restart:
 			repairs = append(repairs, Action{Kind: Update, Ordinal: r.Ordinal, Name: r.Name, ContainerID: o.ID, Host: o.Host,
 				Reason: fmt.Sprintf("restart policy changed outside Terraform to %s; configured %s", o.Restart, r.Container.Restart)})
@@ -231,9 +285,12 @@ func Plan(desired []spec.Replica, observed []Observed, opts Options) ([]Action, 
 	sort.SliceStable(replacements, func(i, j int) bool { return replacements[i].Ordinal > replacements[j].Ordinal })
 	replacements, held := hold(replacements, opts.Partition)
 	withPrevious(replacements, desired, observed, opts.Desired)
+	withHooks(opts, slots, observed, removals, repairs, replacements)
+	withBackups(opts.Backup, removals, repairs, replacements)
+	parallel := opts.Parallel && (!opts.Membership || !anyUp(slots))
 	batch := 0
-	batch = inBatches(removals, batch, single(opts.Parallel, len(removals)))
-	batch = inBatches(repairs, batch, single(opts.Parallel, len(repairs)))
+	batch = inBatches(removals, batch, single(parallel, len(removals)))
+	batch = inBatches(repairs, batch, single(parallel, len(repairs)))
 	inBatches(replacements, batch, max(opts.MaxUnavailable, 1))
 	if opts.ShowHosts {
 		showHosts(desired, replacements)
@@ -564,4 +621,92 @@ func stoppedReason(state string) string {
 		return "never started"
 	}
 	return "stopped outside Terraform"
+}
+
+// hasAfterReady tells whether an ordinal has an after_ready hook.
+func hasAfterReady(opts Options, ordinal int) bool {
+	if opts.HooksFor == nil {
+		return false
+	}
+	hooks, err := opts.HooksFor(ordinal)
+	return err == nil && hooks.AfterReady != nil
+}
+
+// anyUp tells whether a replica the service keeps runs.
+func anyUp(slots map[int]Observed) bool {
+	for _, o := range slots {
+		if isUp(o.State) {
+			return true
+		}
+	}
+	return false
+}
+
+// withHooks attaches the lifecycle hooks each action runs. before_create
+// runs only for an ordinal new to a running service (scale-up), never at
+// bootstrap or for a replica removed outside Terraform; decommission only
+// on scale-down; before_stop only when a running replica is replaced; and
+// hooks in the replica itself only when it runs. A hook in a peer needs
+// another running replica the service keeps.
+func withHooks(opts Options, slots map[int]Observed, observed []Observed, removals, repairs, replacements []Action) {
+	if opts.HooksFor == nil {
+		return
+	}
+	running := map[string]bool{}
+	for _, o := range observed {
+		running[o.ID] = isUp(o.State)
+	}
+	peer := func(ordinal int) bool {
+		for _, o := range slots {
+			if o.Ordinal != ordinal && isUp(o.State) {
+				return true
+			}
+		}
+		return false
+	}
+	attach := func(a *Action, h *spec.HookRun, selfUp bool) {
+		if h != nil && ((h.RunIn == spec.RunInPeer && peer(a.Ordinal)) || (h.RunIn != spec.RunInPeer && selfUp)) {
+			a.Hooks = append(a.Hooks, *h)
+		}
+	}
+	for _, actions := range [][]Action{removals, repairs, replacements} {
+		for i := range actions {
+			a := &actions[i]
+			hooks, err := opts.HooksFor(a.Ordinal)
+			if err != nil {
+				continue
+			}
+			switch a.Kind {
+			case Remove:
+				if a.Reason == "scale down" {
+					attach(a, hooks.Decommission, running[a.ContainerID])
+				}
+				continue
+			case Create:
+				if a.Reason == "" {
+					attach(a, hooks.BeforeCreate, false)
+				}
+			case Replace:
+				attach(a, hooks.BeforeStop, running[a.ContainerID])
+			case Update:
+				continue
+			}
+			attach(a, hooks.AfterReady, true) // the replica runs by then
+		}
+	}
+}
+
+// withBackups marks the actions that delete or recreate data as taking a
+// backup first.
+func withBackups(b *spec.Backup, lists ...[]Action) {
+	if b == nil {
+		return
+	}
+	for _, actions := range lists {
+		for i := range actions {
+			if len(actions[i].DeleteData) > 0 || len(actions[i].RecreateVolumes) > 0 {
+				actions[i].BackupTo = b.Destination()
+			}
+		}
+	}
 }

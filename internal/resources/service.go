@@ -74,7 +74,8 @@ func (r *serviceResource) ValidateConfig(ctx context.Context, req resource.Valid
 
 func (r *serviceResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanRequest, resp *resource.ModifyPlanResponse) {
 	if req.Plan.Raw.IsNull() {
-		return // destroy
+		resp.Diagnostics.Append(destroyDataWarning(ctx, req.State)...)
+		return
 	}
 	var plan serviceModel
 	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
@@ -161,6 +162,7 @@ func (r *serviceResource) Read(ctx context.Context, req resource.ReadRequest, re
 		state.Seeds = stringsValue(orEmpty(r.seeds(svc, observed, record.latest())))
 	}
 	resp.Diagnostics.Append(instancesInto(&state, observedInstances(observed, svc.WithDefaults().Ports))...)
+	markAfterReadyFailed(observed, failedAfterReady(ctx, req.Private))
 	resp.Diagnostics.Append(recordReplicas(ctx, resp.Private, observed)...)
 	resp.Diagnostics.Append(resp.State.Set(ctx, state)...)
 }

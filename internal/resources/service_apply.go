@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -66,12 +67,14 @@ func (r *serviceResource) apply(ctx context.Context, req applyRequest, resp appl
 	// those of removed replicas are wiped either way.
 	staged := len(svc.Secrets) > 0
 	var recorded []instanceModel
+	var known map[int]bool
 	record := placementRecord{}
 	if !creating {
 		var prior serviceModel
 		resp.diags.Append(req.prior.Get(ctx, &prior)...)
 		recorded, diags = prior.instances()
 		resp.diags.Append(diags...)
+		known = knownBefore(&prior, recorded)
 		old, _, _ := prior.toSpec(ctx)
 		staged = staged || len(old.Secrets) > 0
 		record = readPlacements(ctx, req.private)
@@ -80,7 +83,8 @@ func (r *serviceResource) apply(ctx context.Context, req applyRequest, resp appl
 	if resp.diags.HasError() {
 		return
 	}
-	observed, warnings, err := r.rollout(ctx, svc, staged, recorded, record, creating)
+	pending := failedAfterReady(ctx, req.private)
+	observed, warnings, err := r.rollout(ctx, svc, staged, recorded, known, pending, record, creating)
 	addWarnings(resp.diags, warnings)
 	ports := svc.WithDefaults().Ports
 	if err != nil {
@@ -128,9 +132,11 @@ func completeForApply(ctx context.Context, config tfsdk.Config, svc *spec.Servic
 // rollout brings the hosts to the service and returns the replicas as
 // observed afterwards (also after a failure, when they could be listed),
 // and hosts it could not list. recorded are the replicas state knows,
-// record where replicas ran. A create takes over no container; an update
+// known the ordinals the service had (as the plan saw them), pending the
+// containers whose after_ready hook must run again (updated as hooks run,
+// and marked on the containers returned), record where replicas ran. A create takes over no container; an update
 // none of another state's.
-func (r *serviceResource) rollout(ctx context.Context, svc spec.Service, staged bool, recorded []instanceModel, record placementRecord, creating bool) ([]reconcile.Observed, []string, error) {
+func (r *serviceResource) rollout(ctx context.Context, svc spec.Service, staged bool, recorded []instanceModel, known map[int]bool, pending map[string]bool, record placementRecord, creating bool) ([]reconcile.Observed, []string, error) {
 	grace, err := spec.ParseDuration("stop_grace_period", svc.StopGracePeriod)
 	if err != nil {
 		return nil, nil, err
@@ -140,6 +146,7 @@ func (r *serviceResource) rollout(ctx context.Context, svc spec.Service, staged 
 		return nil, nil, err
 	}
 	observed, answered, warnings, err := listService(ctx, hosts, svc.Name)
+	markAfterReadyFailed(observed, pending)
 	if err == nil {
 		err = docker.ReadRestartPolicies(ctx, r.hosts, observed)
 	}
@@ -175,6 +182,7 @@ func (r *serviceResource) rollout(ctx context.Context, svc spec.Service, staged 
 	if err != nil {
 		return observed, warnings, err
 	}
+	opts.Known = known
 	if opts.Networks, err = networksOf(ctx, placed, observed, svc.Name); err != nil {
 		return observed, warnings, err
 	}
@@ -196,16 +204,18 @@ func (r *serviceResource) rollout(ctx context.Context, svc spec.Service, staged 
 	if err != nil {
 		return observed, warnings, err
 	}
-	runtime := docker.ServiceRuntime{Hosts: r.hosts, Service: svc.Name, Image: svc.Image, Grace: grace, MinReady: minReady, Secrets: staged, Credentials: credentials(svc)}
+	runtime := docker.ServiceRuntime{Hosts: r.hosts, Service: svc.Name, Image: svc.Image, Grace: grace, MinReady: minReady, Secrets: staged,
+		Credentials: credentials(svc), PeerHosts: union(answered, placed), BackupTo: svc.Backup}
 	execErr := reconcile.Execute(ctx, runtime, desired, actions, reconcile.ExecOptions{
 		Revert: svc.Update.OnFailure == spec.OnFailureRevert,
-		OnDone: logProgress(ctx, svc.Name, desired),
+		OnDone: trackingAfterReady(pending, logProgress(ctx, svc.Name, desired)),
 	})
 	// List even when the deadline passed, so state tells the truth.
 	final, err := docker.ListReplicasOn(context.WithoutCancel(ctx), answered, svc.Name)
 	if err != nil {
 		return nil, warnings, errors.Join(execErr, err)
 	}
+	markAfterReadyFailed(final, pending)
 	if execErr == nil {
 		warnings = append(warnings, removeEmptyNetworks(ctx, answered, r.candidateHosts(svc), final, svc.Name)...)
 	}
@@ -288,7 +298,7 @@ func (r *serviceResource) destroy(ctx context.Context, state serviceModel, recor
 		return nil, err
 	}
 	addWarnings(&warnings, notListed)
-	runtime := docker.ServiceRuntime{Hosts: r.hosts, Service: svc.Name, Image: svc.Image, Grace: grace, Secrets: len(svc.Secrets) > 0}
+	runtime := docker.ServiceRuntime{Hosts: r.hosts, Service: svc.Name, Image: svc.Image, Grace: grace, Secrets: len(svc.Secrets) > 0, BackupTo: svc.Backup}
 	actions := make([]reconcile.Action, 0, len(observed))
 	for _, o := range observed {
 		actions = append(actions, reconcile.Action{Kind: reconcile.Remove, Ordinal: o.Ordinal, Name: o.Name, ContainerID: o.ID, Host: o.Host, Reason: "destroy"})
@@ -348,6 +358,8 @@ func planOptions(ctx context.Context, hosts []*docker.Host, svc spec.Service) (r
 		Partition: svc.Update.Partition, MaxUnavailable: svc.Update.MaxUnavailable,
 		Parallel:  svc.Bootstrap == spec.BootstrapParallel,
 		ShowHosts: svc.Placement.MultiHost(),
+		HooksFor:  svc.RenderHooks, Membership: svc.Hooks.Membership() || svc.Cluster.Joining(),
+		Backup: svc.Backup,
 	}
 	if !hasNamedVolumes(svc) {
 		return opts, nil
@@ -457,33 +469,90 @@ func blockedDetail(blocked []reconcile.Blocked) string {
 
 // deleteAllData deletes the service's data on destroy: every Docker volume
 // it owns on its hosts, and the host directories of every ordinal it ever
-// had, on the hosts that ordinal's data may be on.
+// had, on the hosts that ordinal's data may be on. With a backup block,
+// all of it is archived first, and nothing is deleted unless every backup
+// succeeded.
 func deleteAllData(ctx context.Context, hosts []*docker.Host, runtime docker.ServiceRuntime, svc spec.Service, ordinals map[int][]string) error {
-	volumes, err := docker.ListVolumesOn(ctx, hosts, svc.Name, volumeDrivers(svc)...)
+	data, err := allData(ctx, hosts, svc, ordinals)
 	if err != nil {
 		return err
 	}
+	if svc.Backup != nil {
+		for _, d := range data {
+			if err := runtime.Backup(ctx, d.host, d.replica, d.mount); err != nil {
+				return fmt.Errorf("backup of %s on %s failed, no data was deleted: %w", d.mount.Source, d.host, err)
+			}
+		}
+	}
 	var errs []error
+	for _, d := range data {
+		if d.mount.Named() {
+			errs = append(errs, runtime.RemoveVolume(ctx, d.host, d.mount.Source))
+		} else {
+			errs = append(errs, runtime.DeleteData(ctx, d.host, d.mount))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// serviceData is one volume or host directory of the service on a host,
+// and the replica it belongs to ("" when shared).
+type serviceData struct {
+	host    string
+	replica string
+	mount   spec.Mount
+}
+
+// allData lists the service's data on its hosts: the Docker volumes they
+// have, and the host directories of every ordinal it ever had.
+func allData(ctx context.Context, hosts []*docker.Host, svc spec.Service, ordinals map[int][]string) ([]serviceData, error) {
+	volumes, err := docker.ListVolumesOn(ctx, hosts, svc.Name, volumeDrivers(svc)...)
+	if err != nil {
+		return nil, err
+	}
+	var out []serviceData
 	for _, v := range volumes {
-		errs = append(errs, runtime.RemoveVolume(ctx, v.Host, v.Name))
+		replica, m := volumeData(svc, v.Name)
+		out = append(out, serviceData{host: v.Host, replica: replica, mount: m})
 	}
 	emptied := map[string]bool{}
 	for _, ordinal := range slices.Sorted(maps.Keys(ordinals)) {
 		mounts, err := svc.MountsFor(ordinal)
 		if err != nil {
-			errs = append(errs, err)
-			continue
+			return nil, err
 		}
 		for _, m := range mounts {
 			for _, host := range ordinals[ordinal] {
 				if key := host + "/" + m.Source; !m.Named() && !emptied[key] {
 					emptied[key] = true
-					errs = append(errs, runtime.DeleteData(ctx, host, m))
+					replica := spec.ReplicaName(svc.Name, ordinal)
+					if m.Shared {
+						replica = ""
+					}
+					out = append(out, serviceData{host: host, replica: replica, mount: m})
 				}
 			}
 		}
 	}
-	return errors.Join(errs...)
+	return out, nil
+}
+
+// volumeData finds the volume block and replica of one of the service's
+// Docker volumes by its name; a volume of a block since removed is backed
+// up under its own name.
+func volumeData(svc spec.Service, name string) (string, spec.Mount) {
+	for _, v := range svc.Volumes {
+		if spec.VolumeName(svc.Name, v.Name, 0, false) == name {
+			return "", spec.Mount{Volume: v.Name, Strategy: spec.StrategyPlugin, Source: name, Shared: true}
+		}
+		prefix := svc.Name + "-" + v.Name + "-"
+		ordinal, err := strconv.Atoi(strings.TrimPrefix(name, prefix))
+		if !strings.HasPrefix(name, prefix) || err != nil || !v.PerReplica {
+			continue
+		}
+		return spec.ReplicaName(svc.Name, ordinal), spec.Mount{Volume: v.Name, Strategy: spec.StrategyPlugin, Source: name}
+	}
+	return "", spec.Mount{Volume: name, Strategy: spec.StrategyPlugin, Source: name}
 }
 
 // logCalls starts counting the Docker API calls of an operation; the
@@ -515,4 +584,31 @@ func credentials(svc spec.Service) []string {
 		}
 	}
 	return out
+}
+
+// union lists the hosts of both lists once each.
+func union(a, b []*docker.Host) []*docker.Host {
+	out := slices.Clone(a)
+	for _, h := range b {
+		if !slices.Contains(out, h) {
+			out = append(out, h)
+		}
+	}
+	return out
+}
+
+// trackingAfterReady wraps a progress callback to keep pending up to date:
+// a container whose after_ready hook failed is added, one whose hook ran
+// again is removed.
+func trackingAfterReady(pending map[string]bool, progress func(reconcile.Action, time.Duration, error)) func(reconcile.Action, time.Duration, error) {
+	return func(a reconcile.Action, took time.Duration, err error) {
+		progress(a, took, err)
+		var failed *reconcile.AfterReadyError
+		switch {
+		case errors.As(err, &failed):
+			pending[failed.ContainerID] = true
+		case err == nil && a.Kind == reconcile.Hook:
+			delete(pending, a.ContainerID)
+		}
+	}
 }

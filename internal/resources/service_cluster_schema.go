@@ -44,9 +44,19 @@ func clusterBlock() schema.SingleNestedBlock {
 				Optional: true,
 			},
 			"members_env": schema.StringAttribute{
-				MarkdownDescription: "An environment variable receiving every desired member, comma-separated (etcd's `ETCD_INITIAL_CLUSTER`). " +
-					"It changes with `replicas`, so scaling rolls through all replicas.",
+				MarkdownDescription: "An environment variable receiving the members, comma-separated (etcd's `ETCD_INITIAL_CLUSTER`): every " +
+					"desired member, so that scaling rolls through all replicas; with `scaling = \"join\"`, those that exist when the replica joins.",
 				Optional: true,
+			},
+			"scaling": schema.StringAttribute{
+				MarkdownDescription: "How a change of `replicas` reaches the members. `restart` (default): every replica gets the full member list, " +
+					"so scaling replaces every replica, one at a time, to give it the new one. `join`: for software that reads the member list " +
+					"only when a member first starts (etcd): replica `k` gets the seeds and the ordinals up to `k`, the members that exist when it " +
+					"joins, so scaling replaces no running replica; replicas are added and removed one at a time, in ordinal order, even with " +
+					"`bootstrap = \"parallel\"`, and the `hooks` tell the running cluster (`before_create`: member add, `decommission`: member remove). " +
+					"`{{.Seed}}` in templates tells a seed, which bootstraps the cluster, from a member that joins it.",
+				Optional:   true,
+				Validators: []validator.String{stringvalidator.OneOf(spec.ScalingRestart, spec.ScalingJoin)},
 			},
 		},
 	}
@@ -79,7 +89,7 @@ func updateBlock() schema.SingleNestedBlock {
 
 var clusterAttrTypes = map[string]attr.Type{
 	"seeds": types.Int64Type, "port": types.Int64Type, "env": types.StringType,
-	"file": types.StringType, "format": types.StringType, "members_env": types.StringType,
+	"file": types.StringType, "format": types.StringType, "members_env": types.StringType, "scaling": types.StringType,
 }
 
 var updateAttrTypes = map[string]attr.Type{
@@ -93,6 +103,7 @@ type clusterModel struct {
 	File       types.String `tfsdk:"file"`
 	Format     types.String `tfsdk:"format"`
 	MembersEnv types.String `tfsdk:"members_env"`
+	Scaling    types.String `tfsdk:"scaling"`
 }
 
 type updateModel struct {

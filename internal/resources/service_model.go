@@ -45,6 +45,8 @@ type serviceModel struct {
 	File             types.List           `tfsdk:"file"`
 	Cluster          types.Object         `tfsdk:"cluster"`
 	Update           types.Object         `tfsdk:"update"`
+	Hooks            types.Object         `tfsdk:"hooks"`
+	Backup           types.Object         `tfsdk:"backup"`
 	Placement        types.Object         `tfsdk:"placement"`
 	Bootstrap        types.String         `tfsdk:"bootstrap"`
 	MinReady         timetypes.GoDuration `tfsdk:"min_ready"`
@@ -74,7 +76,7 @@ type healthModel struct {
 // resources not yet created).
 func (m serviceModel) toSpec(ctx context.Context) (svc spec.Service, known bool, diags diag.Diagnostics) {
 	if !allKnown(m.Name, m.Image, m.Replicas, m.OrdinalStart, m.Command, m.Entrypoint, m.Env, m.Labels, m.User,
-		m.Restart, m.StopSignal, m.StopGracePeriod, m.PullPolicy, m.StableMACAddress, m.Port, m.Health, m.Volume, m.Retention, m.File, m.Cluster, m.Update, m.Bootstrap, m.MinReady, m.Placement) {
+		m.Restart, m.StopSignal, m.StopGracePeriod, m.PullPolicy, m.StableMACAddress, m.Port, m.Health, m.Volume, m.Retention, m.File, m.Cluster, m.Update, m.Bootstrap, m.MinReady, m.Placement, m.Hooks, m.Backup) {
 		return spec.Service{}, false, nil
 	}
 	svc = spec.Service{
@@ -92,6 +94,7 @@ func (m serviceModel) toSpec(ctx context.Context) (svc spec.Service, known bool,
 		MinReady:        m.MinReady.ValueString(),
 	}
 	diags.Append(clusterToSpec(ctx, m.Cluster, m.Update, &svc)...)
+	diags.Append(hooksToSpec(ctx, m.Hooks, m.Backup, &svc)...)
 	placement, d := placementToSpec(ctx, m.Placement)
 	svc.Placement = placement
 	diags.Append(d...)
@@ -197,6 +200,7 @@ func (m *serviceModel) fromSpec(ctx context.Context, svc spec.Service, replicas 
 	m.Bootstrap = types.StringValue(orDefault(svc.Bootstrap, spec.BootstrapOrdered))
 	m.MinReady = durationValue(orDefault(svc.MinReady, spec.DefaultMinReady))
 	diags.Append(m.clusterFromSpec(ctx, svc)...)
+	diags.Append(m.hooksFromSpec(ctx, svc)...)
 	diags.Append(m.settingsModel.fromSpec(ctx, svc.Settings)...)
 	return diags
 }
@@ -362,6 +366,7 @@ func clusterToSpec(ctx context.Context, cluster, update types.Object, svc *spec.
 		svc.Cluster = &spec.Cluster{
 			Seeds: int(c.Seeds.ValueInt64()), Port: int(c.Port.ValueInt64()), Env: c.Env.ValueString(),
 			File: c.File.ValueString(), Format: c.Format.ValueString(), MembersEnv: c.MembersEnv.ValueString(),
+			Scaling: c.Scaling.ValueString(),
 		}
 		if c.Seeds.IsNull() {
 			svc.Cluster.Seeds = 1
@@ -385,7 +390,7 @@ func (m *serviceModel) clusterFromSpec(ctx context.Context, svc spec.Service) di
 		}
 		m.Cluster, d = types.ObjectValueFrom(ctx, clusterAttrTypes, clusterModel{
 			Seeds: seeds, Port: optionalInt(c.Port), Env: optionalString(c.Env), File: optionalString(c.File),
-			Format: optionalString(c.Format), MembersEnv: optionalString(c.MembersEnv),
+			Format: optionalString(c.Format), MembersEnv: optionalString(c.MembersEnv), Scaling: optionalString(c.Scaling),
 		})
 		diags.Append(d...)
 	}

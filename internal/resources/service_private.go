@@ -40,6 +40,8 @@ type recordedReplica struct {
 	// Image is the ID of the image the container runs, for pull_policy
 	// "always" to tell when its tag moved.
 	Image string `json:"image,omitempty"`
+	// AfterReadyFailed marks a container whose after_ready hook failed.
+	AfterReadyFailed bool `json:"after_ready_failed,omitempty"`
 }
 
 type privateGetter interface {
@@ -64,7 +66,7 @@ func recordReplicas(ctx context.Context, private privateSetter, observed []recon
 		record.Replicas = append(record.Replicas, recordedReplica{
 			ID: o.ID, Name: o.Name, Host: o.Host, Ordinal: o.Ordinal, Fingerprint: o.Fingerprint,
 			State: o.State, Health: o.Health, Definition: i, Network: o.Network, Owner: o.Owner, Restart: o.Restart,
-			Image: o.ImageID,
+			Image: o.ImageID, AfterReadyFailed: o.AfterReadyFailed,
 		})
 	}
 	raw, err := json.Marshal(record)
@@ -93,7 +95,7 @@ func recordedObservations(ctx context.Context, private privateGetter) (observed 
 		o := reconcile.Observed{
 			ID: r.ID, Name: r.Name, Host: r.Host, Ordinal: r.Ordinal, Fingerprint: r.Fingerprint,
 			State: r.State, Health: r.Health, Network: r.Network, Owner: r.Owner, Restart: r.Restart,
-			ImageID: r.Image,
+			ImageID: r.Image, AfterReadyFailed: r.AfterReadyFailed,
 		}
 		if r.Definition >= 0 && r.Definition < len(record.Definitions) {
 			o.Spec = record.Definitions[r.Definition]
@@ -101,4 +103,27 @@ func recordedObservations(ctx context.Context, private privateGetter) (observed 
 		observed = append(observed, o)
 	}
 	return observed, true
+}
+
+// failedAfterReady are the containers whose after_ready hook failed, as
+// the last refresh or apply recorded them.
+func failedAfterReady(ctx context.Context, private privateGetter) map[string]bool {
+	out := map[string]bool{}
+	if private == nil {
+		return out
+	}
+	recorded, _ := recordedObservations(ctx, private)
+	for _, o := range recorded {
+		if o.AfterReadyFailed {
+			out[o.ID] = true
+		}
+	}
+	return out
+}
+
+// markAfterReadyFailed flags the observed containers listed in failed.
+func markAfterReadyFailed(observed []reconcile.Observed, failed map[string]bool) {
+	for i := range observed {
+		observed[i].AfterReadyFailed = failed[observed[i].ID]
+	}
 }

@@ -46,6 +46,8 @@ func serviceSchema(ctx context.Context) schema.Schema {
 			"cluster":   clusterBlock(),
 			"placement": placementBlock(),
 			"update":    updateBlock(),
+			"hooks":     hooksBlock(),
+			"backup":    backupBlock(),
 			"timeouts":  timeoutsBlock(ctx),
 		}),
 	}
@@ -192,11 +194,13 @@ func serviceAttributes() map[string]schema.Attribute {
 			Default:  booldefault.StaticBool(false),
 		},
 		"bootstrap": schema.StringAttribute{
-			MarkdownDescription: "`ordered` (default): replica `i+1` is created only once `i` is ready. `parallel`: all at once.",
-			Optional:            true,
-			Computed:            true,
-			Default:             stringdefault.StaticString(spec.BootstrapOrdered),
-			Validators:          []validator.String{stringvalidator.OneOf(spec.BootstrapOrdered, spec.BootstrapParallel)},
+			MarkdownDescription: "`ordered` (default): replica `i+1` is created only once `i` is ready. `parallel`: all at once. " +
+				"Once the service runs, replicas that join or leave a cluster (`cluster.scaling = \"join\"`, or a `before_create` or " +
+				"`decommission` hook) are added and removed one at a time either way.",
+			Optional:   true,
+			Computed:   true,
+			Default:    stringdefault.StaticString(spec.BootstrapOrdered),
+			Validators: []validator.String{stringvalidator.OneOf(spec.BootstrapOrdered, spec.BootstrapParallel)},
 		},
 		"min_ready": schema.StringAttribute{
 			MarkdownDescription: "Without a health check, how long a replica must run without restarting to count as ready. Defaults to `" + spec.DefaultMinReady + "`.",

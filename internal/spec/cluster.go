@@ -39,7 +39,12 @@ type Cluster struct {
 	File       string `json:"file,omitempty"`
 	Format     string `json:"format,omitempty"`
 	MembersEnv string `json:"members_env,omitempty"`
+	Scaling    string `json:"scaling,omitempty"`
 }
+
+// Joining tells whether replicas join one at a time and keep the member
+// list they were created with (scaling = "join").
+func (c *Cluster) Joining() bool { return c != nil && c.Scaling == ScalingJoin }
 
 // UpdatePolicy governs rolling updates; it is not part of any fingerprint.
 type UpdatePolicy struct {
@@ -121,8 +126,18 @@ func renderMember(format string, m Member) (string, error) {
 	return renderTemplateData("cluster.format", format, m, "templates see {{.Service}}, {{.Name}}, {{.Ordinal}}, {{.Address}} and {{.Port}}")
 }
 
+// membersOf is the member list of one replica: every desired member, or
+// when replicas join one at a time, those that exist when it joins: the
+// seeds and the ordinals up to its own.
+func (s Service) membersOf(ordinal int) ([]string, error) {
+	if !s.Cluster.Joining() {
+		return s.Members()
+	}
+	return s.members(s.OrdinalStart, max(ordinal-s.OrdinalStart+1, s.Cluster.Seeds))
+}
+
 // clusterEnv and clusterFiles add the seed and member lists to a replica.
-func (s Service) clusterEnv() (map[string]string, []File, error) {
+func (s Service) clusterEnv(ordinal int) (map[string]string, []File, error) {
 	if s.Cluster == nil {
 		return nil, nil, nil
 	}
@@ -135,7 +150,7 @@ func (s Service) clusterEnv() (map[string]string, []File, error) {
 		env[orDefault(s.Cluster.Env, DefaultSeedsEnv)] = strings.Join(seeds, ",")
 	}
 	if s.Cluster.MembersEnv != "" {
-		members, err := s.Members()
+		members, err := s.membersOf(ordinal)
 		if err != nil {
 			return nil, nil, err
 		}
@@ -166,6 +181,11 @@ func (s Service) validateCluster() []error {
 		if err := ValidateEnvName(v.name); err != nil {
 			errs = append(errs, fmt.Errorf("%s: %w", v.attribute, err))
 		}
+	}
+	switch c.Scaling {
+	case "", ScalingRestart, ScalingJoin:
+	default:
+		errs = append(errs, fmt.Errorf("cluster.scaling: %q is not %q or %q", c.Scaling, ScalingRestart, ScalingJoin))
 	}
 	format := orDefault(c.Format, DefaultSeedFormat)
 	if _, err := renderMember(format, Member{Service: s.Name, Name: ReplicaName(s.Name, 0)}); err != nil {
@@ -244,7 +264,7 @@ func topLevelFields(s Service) map[string]any {
 	b, _ := json.Marshal(s)
 	var fields map[string]any
 	_ = json.Unmarshal(b, &fields)
-	for _, ignored := range []string{"name", "pull_policy", "retention", "update", "bootstrap", "min_ready"} {
+	for _, ignored := range []string{"name", "pull_policy", "retention", "update", "bootstrap", "min_ready", "hooks", "backup"} {
 		delete(fields, ignored)
 	}
 	return fields

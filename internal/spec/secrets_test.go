@@ -471,7 +471,7 @@ func TestRenderRejectsBadTemplates(t *testing.T) {
 			if !strings.HasPrefix(err.Error(), tc.want) {
 				t.Errorf("error %q does not start with %q", err, tc.want)
 			}
-			if !strings.HasSuffix(err.Error(), "templates see {{.Service}}, {{.Name}}, {{.Ordinal}}, {{.Replicas}}, {{.Host}}, {{.Address}} and {{.Port}}") {
+			if !strings.HasSuffix(err.Error(), "templates see {{.Service}}, {{.Name}}, {{.Ordinal}}, {{.Replicas}}, {{.Host}}, {{.Address}}, {{.Port}} and {{.Seed}}") {
 				t.Errorf("error %q does not list what templates see", err)
 			}
 		})

@@ -72,6 +72,8 @@ type Service struct {
 	Bootstrap       string            `json:"bootstrap,omitempty"`
 	MinReady        string            `json:"min_ready,omitempty"`
 	Update          UpdatePolicy      `json:"update,omitzero"`
+	Hooks           *Hooks            `json:"hooks,omitempty"`
+	Backup          *Backup           `json:"backup,omitempty"`
 	// Settings are inlined: their JSON fields are top-level settings.
 	Settings
 	// Placement, the host each ordinal is placed on, and each host's
@@ -242,7 +244,7 @@ func (s Service) renderOrdinals(ordinals []int) ([]Replica, error) {
 // replicas: environment, volumes, secrets and config files.
 func (s Service) renderReplica(c *Container, ordinal int) error {
 	id := s.identity(ordinal)
-	clusterEnv, clusterFiles, err := s.clusterEnv()
+	clusterEnv, clusterFiles, err := s.clusterEnv(ordinal)
 	if err != nil {
 		return err
 	}
@@ -262,7 +264,8 @@ func (s Service) renderReplica(c *Container, ordinal int) error {
 
 func (s Service) identity(ordinal int) Identity {
 	m := s.member(ordinal)
-	return Identity{Service: s.Name, Name: m.Name, Ordinal: ordinal, Replicas: s.Replicas, Host: s.Placed[ordinal], Address: m.Address, Port: m.Port}
+	return Identity{Service: s.Name, Name: m.Name, Ordinal: ordinal, Replicas: s.Replicas, Host: s.Placed[ordinal], Address: m.Address, Port: m.Port,
+		Seed: s.Cluster != nil && ordinal-s.OrdinalStart < s.Cluster.Seeds}
 }
 
 // containerBase renders what all replicas share.

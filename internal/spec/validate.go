@@ -103,6 +103,8 @@ func (s Service) Validate() []error {
 	clusterErrs := s.validateCluster()
 	errs = append(errs, clusterErrs...)
 	errs = append(errs, s.validateRollout()...)
+	errs = append(errs, s.validateHooks()...)
+	errs = append(errs, s.validateBackup()...)
 	errs = append(errs, s.validatePlacement()...)
 	settingsErrs := s.validateSettings()
 	errs = append(errs, settingsErrs...)

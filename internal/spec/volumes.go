@@ -121,6 +121,8 @@ type Identity struct {
 	Host     string
 	Address  string
 	Port     int
+	// Seed is true for the cluster's seed ordinals: the initial members.
+	Seed bool
 }
 
 // VolumeName is the deterministic name of a Docker volume: per replica
@@ -258,7 +260,7 @@ var templateFuncs = template.FuncMap{}
 // renderTemplate renders a text/template against a replica's identity; a
 // reference to anything but its fields is an error.
 func renderTemplate(attribute, text string, id Identity) (string, error) {
-	return renderTemplateData(attribute, text, id, "templates see {{.Service}}, {{.Name}}, {{.Ordinal}}, {{.Replicas}}, {{.Host}}, {{.Address}} and {{.Port}}")
+	return renderTemplateData(attribute, text, id, "templates see {{.Service}}, {{.Name}}, {{.Ordinal}}, {{.Replicas}}, {{.Host}}, {{.Address}}, {{.Port}} and {{.Seed}}")
 }
 
 func renderTemplateData(attribute, text string, data any, help string) (string, error) {

@@ -433,7 +433,7 @@ func TestRenderTemplate(t *testing.T) {
 				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
 					t.Fatalf("err = %v, want it to contain %q", err, tc.wantErr)
 				}
-				if !strings.HasSuffix(err.Error(), "templates see {{.Service}}, {{.Name}}, {{.Ordinal}}, {{.Replicas}}, {{.Host}}, {{.Address}} and {{.Port}}") {
+				if !strings.HasSuffix(err.Error(), "templates see {{.Service}}, {{.Name}}, {{.Ordinal}}, {{.Replicas}}, {{.Host}}, {{.Address}}, {{.Port}} and {{.Seed}}") {
 					t.Errorf("err = %q does not list what templates see", err)
 				}
 				if got != "" {

@@ -333,8 +333,7 @@ func runHooks(ctx context.Context, rt Runtime, a Action, self Target, after bool
 		}
 		in := self
 		if h.RunIn == spec.RunInPeer {
-			ordinal := a.Ordinal
-			peer, err := rt.Peer(ctx, ordinal)
+			peer, err := rt.Peer(ctx, a.Ordinal)
 			if err != nil {
 				return fmt.Errorf("%s hook: %w", h.Point, err)
 			}

@@ -140,17 +140,28 @@ resource "stateful_service" "test" {
           echo "$(hostname) is a standby; start {{.Service}}-0, the primary" >&2
           exit 1
         fi
-        slot=standby_{{.Ordinal}}
-        for try in 1 2 3 4 5 6 7 8 9 10; do
-          [ -n "$(psql -tAc "SELECT 1 FROM pg_replication_slots WHERE slot_name = '$slot'")" ] || exit 0
-          psql -qc "SELECT pg_terminate_backend(active_pid) FROM pg_replication_slots
-            WHERE slot_name = '$slot' AND active_pid IS NOT NULL" >/dev/null
-          sleep 1
-          psql -qc "SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots
-            WHERE slot_name = '$slot' AND NOT active" >/dev/null || true
-        done
-        echo "replication slot $slot is still in use" >&2
-        exit 1
+        # The standby still streams through its slot: end its WAL sender and
+        # drop the slot in the moment before the standby reconnects.
+        psql -v ON_ERROR_STOP=1 -q <<'SQL'
+        DO $do$
+        BEGIN
+          FOR i IN 1..3000 LOOP
+            PERFORM pg_terminate_backend(active_pid) FROM pg_replication_slots
+              WHERE slot_name = 'standby_{{.Ordinal}}' AND active_pid IS NOT NULL;
+            BEGIN
+              PERFORM pg_drop_replication_slot(slot_name) FROM pg_replication_slots
+                WHERE slot_name = 'standby_{{.Ordinal}}' AND NOT active;
+            EXCEPTION WHEN object_in_use THEN NULL;
+            END;
+            IF NOT EXISTS (SELECT FROM pg_replication_slots WHERE slot_name = 'standby_{{.Ordinal}}') THEN
+              RETURN;
+            END IF;
+            PERFORM pg_sleep(0.01);
+          END LOOP;
+          RAISE EXCEPTION 'replication slot standby_{{.Ordinal}} is still in use';
+        END
+        $do$;
+        SQL
       EOT
       ]
     }

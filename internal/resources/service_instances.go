@@ -51,9 +51,9 @@ type instanceModel struct {
 func plannedInstances(prior []instanceModel, desired []spec.Replica, actions []reconcile.Action) []instanceModel {
 	acted := map[int]reconcile.Action{}
 	for _, a := range actions {
-		// An update in place keeps the container running: nothing of the
-		// instance changes.
-		if a.Kind != reconcile.Remove && a.Kind != reconcile.Hold && a.Kind != reconcile.Update {
+		// An update in place, or hooks run again, keep the container
+		// running: nothing of the instance changes.
+		if a.Kind != reconcile.Remove && a.Kind != reconcile.Hold && a.Kind != reconcile.Update && a.Kind != reconcile.Hook {
 			acted[a.Ordinal] = a
 		}
 	}

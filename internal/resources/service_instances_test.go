@@ -128,6 +128,12 @@ func TestPlannedInstances(t *testing.T) {
 			actions: []reconcile.Action{{Kind: reconcile.Update, Ordinal: 1, Name: "db-1", ContainerID: "c1"}},
 			want:    []instanceModel{recordedInstance(0), recordedInstance(1)},
 		},
+		"running hooks again keeps the entry exactly": {
+			prior:   []instanceModel{recordedInstance(0), recordedInstance(1)},
+			desired: testReplicas(0, 1),
+			actions: []reconcile.Action{{Kind: reconcile.Hook, Ordinal: 1, Name: "db-1", ContainerID: "c1"}},
+			want:    []instanceModel{recordedInstance(0), recordedInstance(1)},
+		},
 		"start shows the replica as touched": {
 			prior:   []instanceModel{recordedInstance(0), recordedInstance(1)},
 			desired: testReplicas(0, 1),

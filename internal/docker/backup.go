@@ -60,8 +60,7 @@ func (h *Host) BackupMount(ctx context.Context, image, service, replica string, 
 	name := backupFileName(service, replica, m, at)
 	err = h.backup(ctx, image, source, dest, name, at)
 	switch {
-	case err != nil && !m.Named() && strings.Contains(err.Error(), "bind source path does not exist") &&
-		strings.Contains(err.Error(), m.Source):
+	case !m.Named() && isMissingBindSource(err) && strings.Contains(err.Error(), m.Source):
 		return "", nil // no host directory: nothing to archive
 	case err != nil:
 		return "", fmt.Errorf("back up %s to %s: %w", describeMount(m), dest.Destination(), err)

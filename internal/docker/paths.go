@@ -102,6 +102,13 @@ func isRemovalRefusal(err error) bool {
 	return err != nil && strings.Contains(err.Error(), fmt.Sprintf("unhandled tar header type %d", removalType))
 }
 
+// isMissingBindSource tells a helper the daemon would not create because
+// a host directory it binds does not exist: the daemon's only word for it
+// is its message.
+func isMissingBindSource(err error) bool {
+	return err != nil && strings.Contains(err.Error(), "bind source path does not exist")
+}
+
 // hostDirMounts are the mounts of host directories (not Docker volumes).
 func hostDirMounts(ms []spec.Mount) []spec.Mount {
 	var out []spec.Mount
@@ -152,7 +159,7 @@ func (h *Host) MissingHostDirs(ctx context.Context, ref string, mounts []spec.Mo
 			return nil
 		})
 		switch {
-		case err != nil && strings.Contains(err.Error(), "bind source path does not exist"):
+		case isMissingBindSource(err):
 			for _, base := range bases[parent] {
 				missing[path.Join(parent, base)] = true
 			}

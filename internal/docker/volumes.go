@@ -43,7 +43,12 @@ func (h *Host) ListVolumes(ctx context.Context, service string, drivers ...strin
 	}
 	out := make([]reconcile.ObservedVolume, 0, len(resp.Volumes))
 	for _, v := range resp.Volumes {
-		out = append(out, reconcile.ObservedVolume{Host: h.Name(), Name: v.Name, Definition: v.Labels[spec.LabelDefinition]})
+		ordinal, err := strconv.Atoi(v.Labels[spec.LabelOrdinal])
+		if err != nil {
+			ordinal = -1 // shared by all replicas
+		}
+		out = append(out, reconcile.ObservedVolume{Host: h.Name(), Name: v.Name, Definition: v.Labels[spec.LabelDefinition],
+			Volume: v.Labels[spec.LabelVolume], Ordinal: ordinal, Driver: v.Driver})
 	}
 	return out, nil
 }
@@ -163,7 +168,7 @@ func (h *Host) EmptyHostDir(ctx context.Context, image string, m spec.Mount) err
 		}
 		return cli.CopyToContainer(ctx, id, helperParent, dirEntry(base, m), opts)
 	})
-	if err != nil && strings.Contains(err.Error(), "bind source path does not exist") {
+	if isMissingBindSource(err) {
 		return nil // nothing there to delete
 	}
 	return err

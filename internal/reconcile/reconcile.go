@@ -120,6 +120,12 @@ type ObservedVolume struct {
 	Host       string
 	Name       string
 	Definition string
+	// Volume is the volume block it was created for, Ordinal the replica
+	// it belongs to (-1 when all replicas share it), and Driver its
+	// driver, as its labels and the daemon say.
+	Volume  string
+	Ordinal int
+	Driver  string
 }
 
 // Options are what Plan needs beyond replicas: the service's volumes as
@@ -222,12 +228,12 @@ func Plan(desired []spec.Replica, observed []Observed, opts Options) ([]Action, 
 	changed, blocked := changedVolumes(desired, opts.Volumes, len(observed) == 0)
 	var removals, repairs, replacements []Action
 	for _, o := range condemned {
-		reason := "scale down"
+		reason := reasonScaleDown
 		if _, wanted := slots[o.Ordinal]; wanted {
 			reason = "duplicate of ordinal " + fmt.Sprint(o.Ordinal)
 		}
 		a := Action{Kind: Remove, Ordinal: o.Ordinal, Name: o.Name, ContainerID: o.ID, Host: o.Host, Reason: reason}
-		if reason == "scale down" && opts.Retention.DeleteWhenScaled() {
+		if reason == reasonScaleDown && opts.Retention.DeleteWhenScaled() {
 			a.DeleteData = perReplicaData(opts, o.Ordinal)
 		}
 		removals = append(removals, a)
@@ -287,7 +293,7 @@ func Plan(desired []spec.Replica, observed []Observed, opts Options) ([]Action, 
 	withPrevious(replacements, desired, observed, opts.Desired)
 	withHooks(opts, slots, observed, removals, repairs, replacements)
 	withBackups(opts.Backup, removals, repairs, replacements)
-	parallel := opts.Parallel && (!opts.Membership || !anyUp(slots))
+	parallel := opts.Parallel && (!opts.Membership || !upExcept(slots, -1))
 	batch := 0
 	batch = inBatches(removals, batch, single(parallel, len(removals)))
 	batch = inBatches(repairs, batch, single(parallel, len(repairs)))
@@ -298,6 +304,10 @@ func Plan(desired []spec.Replica, observed []Observed, opts Options) ([]Action, 
 	}
 	return append(append(append(removals, repairs...), replacements...), held...), blocked
 }
+
+// reasonScaleDown is the reason of a removal the replica count asks for:
+// the one that deletes data when retention says so, and decommissions.
+const reasonScaleDown = "scale down"
 
 // showHosts names the host each replacement launches on.
 func showHosts(desired []spec.Replica, actions []Action) {
@@ -632,10 +642,11 @@ func hasAfterReady(opts Options, ordinal int) bool {
 	return err == nil && hooks.AfterReady != nil
 }
 
-// anyUp tells whether a replica the service keeps runs.
-func anyUp(slots map[int]Observed) bool {
+// upExcept tells whether a replica the service keeps runs, other than the
+// one of ordinal (-1: any).
+func upExcept(slots map[int]Observed, ordinal int) bool {
 	for _, o := range slots {
-		if isUp(o.State) {
+		if o.Ordinal != ordinal && isUp(o.State) {
 			return true
 		}
 	}
@@ -656,16 +667,8 @@ func withHooks(opts Options, slots map[int]Observed, observed []Observed, remova
 	for _, o := range observed {
 		running[o.ID] = isUp(o.State)
 	}
-	peer := func(ordinal int) bool {
-		for _, o := range slots {
-			if o.Ordinal != ordinal && isUp(o.State) {
-				return true
-			}
-		}
-		return false
-	}
 	attach := func(a *Action, h *spec.HookRun, selfUp bool) {
-		if h != nil && ((h.RunIn == spec.RunInPeer && peer(a.Ordinal)) || (h.RunIn != spec.RunInPeer && selfUp)) {
+		if h != nil && ((h.RunIn == spec.RunInPeer && upExcept(slots, a.Ordinal)) || (h.RunIn != spec.RunInPeer && selfUp)) {
 			a.Hooks = append(a.Hooks, *h)
 		}
 	}
@@ -678,7 +681,7 @@ func withHooks(opts Options, slots map[int]Observed, observed []Observed, remova
 			}
 			switch a.Kind {
 			case Remove:
-				if a.Reason == "scale down" {
+				if a.Reason == reasonScaleDown {
 					attach(a, hooks.Decommission, running[a.ContainerID])
 				}
 				continue

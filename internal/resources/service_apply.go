@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"maps"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
@@ -134,8 +133,8 @@ func completeForApply(ctx context.Context, config tfsdk.Config, svc *spec.Servic
 // and hosts it could not list. recorded are the replicas state knows,
 // known the ordinals the service had (as the plan saw them), pending the
 // containers whose after_ready hook must run again (updated as hooks run,
-// and marked on the containers returned), record where replicas ran. A create takes over no container; an update
-// none of another state's.
+// and marked on the containers returned), record where replicas ran. A
+// create takes over no container; an update none of another state's.
 func (r *serviceResource) rollout(ctx context.Context, svc spec.Service, staged bool, recorded []instanceModel, known map[int]bool, pending map[string]bool, record placementRecord, creating bool) ([]reconcile.Observed, []string, error) {
 	grace, err := spec.ParseDuration("stop_grace_period", svc.StopGracePeriod)
 	if err != nil {
@@ -512,8 +511,7 @@ func allData(ctx context.Context, hosts []*docker.Host, svc spec.Service, ordina
 	}
 	var out []serviceData
 	for _, v := range volumes {
-		replica, m := volumeData(svc, v.Name)
-		out = append(out, serviceData{host: v.Host, replica: replica, mount: m})
+		out = append(out, volumeData(svc.Name, v))
 	}
 	emptied := map[string]bool{}
 	for _, ordinal := range slices.Sorted(maps.Keys(ordinals)) {
@@ -537,22 +535,15 @@ func allData(ctx context.Context, hosts []*docker.Host, svc spec.Service, ordina
 	return out, nil
 }
 
-// volumeData finds the volume block and replica of one of the service's
-// Docker volumes by its name; a volume of a block since removed is backed
-// up under its own name.
-func volumeData(svc spec.Service, name string) (string, spec.Mount) {
-	for _, v := range svc.Volumes {
-		if spec.VolumeName(svc.Name, v.Name, 0, false) == name {
-			return "", spec.Mount{Volume: v.Name, Strategy: spec.StrategyPlugin, Source: name, Shared: true}
-		}
-		prefix := svc.Name + "-" + v.Name + "-"
-		ordinal, err := strconv.Atoi(strings.TrimPrefix(name, prefix))
-		if !strings.HasPrefix(name, prefix) || err != nil || !v.PerReplica {
-			continue
-		}
-		return spec.ReplicaName(svc.Name, ordinal), spec.Mount{Volume: v.Name, Strategy: spec.StrategyPlugin, Source: name}
+// volumeData is one of the service's Docker volumes, as its labels
+// describe it; one created before volumes were labeled with their block is
+// backed up under its own name.
+func volumeData(service string, v reconcile.ObservedVolume) serviceData {
+	m := spec.Mount{Volume: orDefault(v.Volume, v.Name), Strategy: spec.StrategyPlugin, Source: v.Name, Driver: v.Driver, Shared: v.Ordinal < 0}
+	if m.Shared {
+		return serviceData{host: v.Host, mount: m}
 	}
-	return "", spec.Mount{Volume: name, Strategy: spec.StrategyPlugin, Source: name}
+	return serviceData{host: v.Host, replica: spec.ReplicaName(service, v.Ordinal), mount: m}
 }
 
 // logCalls starts counting the Docker API calls of an operation; the

@@ -232,8 +232,8 @@ func (s Service) validateBackup() []error {
 		}
 		for _, v := range s.Volumes {
 			shared := VolumeName(s.Name, v.Name, 0, false)
-			_, ordinal := strings.CutPrefix(b.Volume, shared+"-")
-			if v.Host == nil && (b.Volume == shared || (v.PerReplica && ordinal && isDigits(b.Volume[len(shared)+1:]))) {
+			ordinal, perReplica := strings.CutPrefix(b.Volume, shared+"-")
+			if v.Host == nil && (b.Volume == shared || (v.PerReplica && perReplica && isDigits(ordinal))) {
 				return []error{fmt.Errorf("backup.volume: %q is named like a volume of the service itself; back up into another volume", b.Volume)}
 			}
 		}

@@ -6,16 +6,17 @@ terraform {
 
 # A three-member etcd cluster, bootstrapped statically from the seeds
 # (ETCD_INITIAL_CLUSTER), that scales without restarting anyone: change
-# replicas and apply. A new member is added to the cluster (member add, in
-# a running member) before it starts and joins; a removed member leaves the
-# cluster (member remove) before its container goes, and its data is
-# archived into backup.host_path before it is deleted.
+# replicas and apply. A new member is added to the cluster as a learner
+# (member add --learner, in a running member) before it starts and joins,
+# and promoted to a voting member once it has caught up; a removed member
+# leaves the cluster (member remove) before its container goes, and its
+# data is archived into backup.host_path before it is deleted.
 #
 #   terraform apply
 #   docker exec etcd-0 etcdctl member list
 #   terraform apply -var replicas=5   # then back to 3
 
-# The hooks below run sh, grep, cut and seq in a running member: the image
+# The hooks and the health check run sh, grep, cut and seq: the image
 # needs a shell. etcd's own images have none since v3.5.7 (distroless); use
 # one that has (the tests use etcd from Debian's packages), or replace the
 # hooks with plain etcdctl commands and give up their retries.
@@ -72,18 +73,41 @@ resource "stateful_service" "etcd" {
   # since a member added but not started has no name yet. etcd refuses
   # member add ("unhealthy cluster") until the member asked has been
   # connected to every member for 5s, as right after the previous member
-  # joined: they retry.
+  # joined, and refuses to promote a learner that has not caught up: they
+  # retry.
   hooks {
+    # A new member joins as a learner: it votes in no quorum until it is
+    # promoted, so adding it never leaves the cluster one stalled member
+    # away from losing quorum.
     before_create {
       command = ["sh", "-c", <<-EOT
         for i in $(seq 30); do
           etcdctl member list | grep -qF 'http://{{.Address}}:{{.Port}},' && exit 0
-          etcdctl member add {{.Name}} --peer-urls=http://{{.Address}}:{{.Port}} && exit 0
+          etcdctl member add {{.Name}} --learner --peer-urls=http://{{.Address}}:{{.Port}} && exit 0
           sleep 1
         done
         exit 1
       EOT
       ]
+    }
+    # Promote the learner once it runs and has caught up. A member that
+    # votes already (a seed, a replaced member) is left alone.
+    after_ready {
+      command = ["sh", "-c", <<-EOT
+        for i in $(seq 100); do
+          line=$(etcdctl member list | grep -F 'http://{{.Address}}:{{.Port}},')
+          case "$line" in
+            "") ;;
+            *", true") etcdctl member promote "$(echo "$line" | cut -d, -f1)" && exit 0 ;;
+            *) exit 0 ;;
+          esac
+          sleep 1
+        done
+        exit 1
+      EOT
+      ]
+      run_in  = "peer" # a learner answers no member commands
+      timeout = "2m"
     }
     decommission {
       command = ["sh", "-c", <<-EOT
@@ -119,8 +143,10 @@ resource "stateful_service" "etcd" {
     host_path = "/var/backups/stateful"
   }
 
+  # A learner serves no reads, so endpoint health fails on it until it is
+  # promoted: a learner is ready once it runs, and after_ready promotes it.
   health {
-    test     = ["CMD", "etcdctl", "endpoint", "health"]
+    test     = ["CMD-SHELL", "etcdctl endpoint health || etcdctl endpoint status -w fields | grep -qF '\"IsLearner\" : true'"]
     interval = "2s"
     timeout  = "5s"
     retries  = 15

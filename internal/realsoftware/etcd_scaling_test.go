@@ -60,21 +60,44 @@ resource "stateful_service" "test" {
   }
 
   hooks {
-    # An unstarted member has no name yet: look it up by its peer URL, so
-    # that a retried apply does not add it twice. etcd refuses member add
-    # ("unhealthy cluster") until the member it asks has been connected to
-    # every member for 5s, as right after the previous member joined: retry.
+    # A new member joins as a learner: it counts toward no quorum until it
+    # has caught up and is promoted, so adding it never leaves the cluster
+    # one stalled member away from losing quorum. An unstarted member has
+    # no name yet: look it up by its peer URL, so that a retried apply does
+    # not add it twice. etcd refuses member add ("unhealthy cluster") until
+    # the member it asks has been connected to every member for 5s, as
+    # right after the previous member joined: retry.
     before_create {
       command = ["sh", "-c", <<-EOT
         for i in $(seq 30); do
           etcdctl member list | grep -qF 'http://{{.Address}}:{{.Port}},' && exit 0
-          etcdctl member add {{.Name}} --peer-urls=http://{{.Address}}:{{.Port}} && exit 0
+          etcdctl member add {{.Name}} --learner --peer-urls=http://{{.Address}}:{{.Port}} && exit 0
           sleep 1
         done
         exit 1
       EOT
       ]
       timeout = "1m"
+    }
+    # Promote the learner once it runs. etcd refuses ("can only promote a
+    # learner member which is in sync with leader") until it has caught up:
+    # retry. A voting member (a seed, a replaced member) is left alone.
+    after_ready {
+      command = ["sh", "-c", <<-EOT
+        for i in $(seq 100); do
+          line=$(etcdctl member list | grep -F 'http://{{.Address}}:{{.Port}},')
+          case "$line" in
+            "") ;;
+            *", true") etcdctl member promote "$(echo "$line" | cut -d, -f1)" && exit 0 ;;
+            *) exit 0 ;;
+          esac
+          sleep 1
+        done
+        exit 1
+      EOT
+      ]
+      run_in  = "peer"
+      timeout = "2m"
     }
     decommission {
       command = ["sh", "-c", <<-EOT
@@ -108,8 +131,10 @@ resource "stateful_service" "test" {
     host_path = %q
   }
 
+  # A learner serves no reads, so endpoint health fails on it until it is
+  # promoted: a learner is ready once it runs, and after_ready promotes it.
   health {
-    test     = ["CMD", "etcdctl", "endpoint", "health"]
+    test     = ["CMD-SHELL", "etcdctl endpoint health || etcdctl endpoint status -w fields | grep -qF '\"IsLearner\" : true'"]
     interval = "1s"
     timeout  = "5s"
     retries  = 30
@@ -388,7 +413,7 @@ func TestAccRealEtcd_scaling3to5to3(t *testing.T) {
 	t.Cleanup(func() { _ = writer.finish() })
 	timer := &applyTimer{t: t}
 	var lives map[string]containerLife
-	scaleUpLine := func(i int) string { return r(i) + ": create (hooks: before_create in a peer)" }
+	scaleUpLine := func(i int) string { return r(i) + ": create (hooks: before_create in a peer, after_ready in a peer)" }
 	scaleDownLine := func(i int) string {
 		return r(i) + ": remove (scale down; hooks: decommission in a peer; backup of " +
 			spec.VolumeName(name, "data", i, true) + " to " + backups + " first)"

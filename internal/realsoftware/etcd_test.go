@@ -5,7 +5,10 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"net/http"
+	"os/exec"
+	"regexp"
 	"slices"
 	"strings"
 	"sync"
@@ -76,7 +79,8 @@ resource "stateful_service" "test" {
 }
 
 // etcdMembers returns "name started" per member, as etcdctl on replica
-// reports them, sorted, and the member IDs.
+// reports them, sorted, and the member IDs; a learner (a member not
+// promoted yet) is "name started learner".
 func etcdMembers(replica string) (members, ids []string, err error) {
 	out, err := run(replica, "", "etcdctl", "member", "list")
 	if err != nil {
@@ -88,7 +92,11 @@ func etcdMembers(replica string) (members, ids []string, err error) {
 		if len(f) < 3 {
 			return nil, nil, fmt.Errorf("etcdctl member list: unexpected line %q", line)
 		}
-		members = append(members, f[2]+" "+f[1])
+		member := f[2] + " " + f[1]
+		if len(f) > 5 && f[5] == "true" {
+			member += " learner"
+		}
+		members = append(members, member)
 		ids = append(ids, f[0])
 	}
 	slices.Sort(members)
@@ -141,7 +149,8 @@ type etcdWriter struct {
 	mu        sync.Mutex
 	acked     int
 	failed    []string
-	retried   int // attempts that failed, each followed by another
+	diagnoses []string // what the members logged when a write failed
+	retried   int      // attempts that failed, each followed by another
 	slowest   time.Duration
 	startOnce sync.Once
 }
@@ -189,11 +198,53 @@ func (w *etcdWriter) loop() {
 		if lastErr == nil {
 			w.acked++
 		} else {
-			w.failed = append(w.failed, fmt.Sprintf("%s: %v", key, lastErr))
+			w.failed = append(w.failed, fmt.Sprintf("%s at %s: %v", key, time.Now().UTC().Format("15:04:05"), lastErr))
 		}
+		diagnose := lastErr != nil && len(w.diagnoses) < 2
 		w.mu.Unlock()
+		if diagnose {
+			d := etcdDiagnosis(w.service)
+			w.mu.Lock()
+			w.diagnoses = append(w.diagnoses, d)
+			w.mu.Unlock()
+		}
 		time.Sleep(50 * time.Millisecond)
 	}
+}
+
+// etcdLogEvent matches what etcd logs when the cluster stalls: elections,
+// lost leaders, slow disk syncs and slow requests.
+var etcdLogEvent = regexp.MustCompile(`election|leader|took too long|fdatasync|heartbeat|unhealthy|lost|became|removed|promot`)
+
+// etcdDiagnosis is what each member logged in the last half minute that
+// tells why writes stall, so that a failure under load can be understood
+// from the test output alone.
+func etcdDiagnosis(service string) string {
+	replicas, err := acctest.Replicas(service)
+	if err != nil {
+		return "diagnosis: " + err.Error()
+	}
+	names := slices.Sorted(maps.Keys(replicas))
+	var b strings.Builder
+	fmt.Fprintf(&b, "what the members logged by %s:", time.Now().UTC().Format("15:04:05"))
+	for _, n := range names {
+		out, err := exec.Command("docker", "logs", "--since", "30s", replicas[n].ID).CombinedOutput()
+		if err != nil {
+			fmt.Fprintf(&b, "\n  %s: docker logs: %v", n, err)
+			continue
+		}
+		var lines []string
+		for _, l := range strings.Split(string(out), "\n") {
+			if etcdLogEvent.MatchString(l) {
+				lines = append(lines, l)
+			}
+		}
+		fmt.Fprintf(&b, "\n  %s: %d lines of note", n, len(lines))
+		for _, l := range lines[max(0, len(lines)-12):] {
+			fmt.Fprintf(&b, "\n    %s", l)
+		}
+	}
+	return b.String()
 }
 
 func (w *etcdWriter) endpoints() []string { return etcdEndpoints(w.service) }
@@ -228,7 +279,7 @@ func (w *etcdWriter) finish() error {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if len(w.failed) > 0 {
-		return fmt.Errorf("%d of %d writes during the rollout failed on every member for %s (quorum lost?): %v", len(w.failed), w.acked+len(w.failed), writeDeadline, w.failed)
+		return fmt.Errorf("%d of %d writes during the rollout failed on every member for %s (quorum lost?): %v\n%s", len(w.failed), w.acked+len(w.failed), writeDeadline, w.failed, strings.Join(w.diagnoses, "\n"))
 	}
 	if w.acked < 10 {
 		return fmt.Errorf("only %d writes during the rollout: the writer did not run", w.acked)

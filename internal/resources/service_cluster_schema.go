@@ -53,7 +53,7 @@ func clusterBlock() schema.SingleNestedBlock {
 					"so scaling replaces every replica, one at a time, to give it the new one. `join`: for software that reads the member list " +
 					"only when a member first starts (etcd): replica `k` gets the seeds and the ordinals up to `k`, the members that exist when it " +
 					"joins, so scaling replaces no running replica; replicas are added and removed one at a time, in ordinal order, even with " +
-					"`bootstrap = \"parallel\"`, and the `hooks` tell the running cluster (`before_create`: member add, `decommission`: member remove). " +
+					"`bootstrap = \"parallel\"`, and the `hooks` tell the running cluster (`before_create`: member add, `after_ready`: promote a learner, `decommission`: member remove). " +
 					"`{{.Seed}}` in templates tells a seed, which bootstraps the cluster, from a member that joins it.",
 				Optional:   true,
 				Validators: []validator.String{stringvalidator.OneOf(spec.ScalingRestart, spec.ScalingJoin)},

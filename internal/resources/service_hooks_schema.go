@@ -21,7 +21,7 @@ var hookPoints = []struct{ name, when string }{
 	{spec.HookBeforeCreate, "Runs before a new ordinal is created in a service that already runs (scale-up), always in a peer, since the " +
 		"replica does not exist yet: etcd's `member add`, creating a replication slot on a primary. It does not run when the service is " +
 		"first created (nothing runs yet), nor when a replica removed outside Terraform is created again with its data."},
-	{spec.HookAfterReady, "Runs after apply created, replaced or started a replica and it is ready (healthy, with a health check): join, register."},
+	{spec.HookAfterReady, "Runs after apply created, replaced or started a replica and it is ready (healthy, with a health check): promote an etcd learner (`member promote`), register."},
 	{spec.HookDecommission, "Runs before scale-down removes a replica: etcd's `member remove`, a drain, `nodetool decommission`. " +
 		"When it fails, the apply stops and nothing is removed: the replica and its data stay. Destroy runs no hook."},
 	{spec.HookBeforeStop, "Runs before a running replica is stopped to be replaced (rolling update): leadership hand-off, checkpoint."},

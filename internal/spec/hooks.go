@@ -13,7 +13,7 @@ const (
 	// created in a service that already runs (scale-up): etcd's member add.
 	HookBeforeCreate = "before_create"
 	// HookAfterReady runs after the provider started a replica and it is
-	// ready: join, register.
+	// ready: promote an etcd learner, register.
 	HookAfterReady = "after_ready"
 	// HookDecommission runs before scale-down removes a replica: member
 	// remove, drain. Destroy runs none.

@@ -52,8 +52,8 @@ func render(m machine, ns []int, results map[int][]sample) string {
 	for _, n := range ns {
 		p := medianOf(results[n], func(s sample) float64 { return s.provider[opOrdered] })
 		f := medianOf(results[n], func(s sample) float64 { return s.floor[opOrdered] })
-		fmt.Fprintf(&b, "- N=%d: ordered create takes %.0f ms per replica more than the floor's one-by-one create, start and check (the command's fixed cost included)\n",
-			n, 1000*(p-f)/float64(n))
+		fmt.Fprintf(&b, "- N=%d: ordered create takes %s the floor's one-by-one create, start and check (the command's fixed cost included)\n",
+			n, perReplicaGap(p, f, n))
 	}
 	if !logged {
 		b.WriteString("- no `docker API calls` lines in the provider logs: calls are reported as 0\n")
@@ -91,4 +91,15 @@ func ratio(a, b float64) string {
 		return "n/a"
 	}
 	return fmt.Sprintf("%.1f×", a/b)
+}
+
+// perReplicaGap says how much longer (or shorter: within noise, the
+// provider can beat a floor timed in another moment) a command took per
+// replica than the floor, in whole milliseconds.
+func perReplicaGap(provider, floor float64, n int) string {
+	ms := 1000 * (provider - floor) / float64(n)
+	if ms < 0 {
+		return fmt.Sprintf("%.0f ms per replica less than", -ms)
+	}
+	return fmt.Sprintf("%.0f ms per replica more than", ms)
 }
